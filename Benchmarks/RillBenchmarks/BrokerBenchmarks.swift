@@ -1,0 +1,144 @@
+import CRdKafka
+import Foundation
+import Logging
+import Rill
+import RillKafka
+
+/// Consume→produce throughput on the embedded broker: a raw librdkafka loop, then Rill running a
+/// passthrough and a filter+mapValues topology over the same input, all in this process run.
+enum BrokerBenchmarks {
+    static let partitions: Int32 = 32
+    static let valueSize = 100
+
+    static func run(count: Int, report: inout Report) throws {
+        let broker = try EmbeddedKafka(brokers: 1)
+        let servers = broker.bootstrapServers
+        try broker.createTopic("bench-in", partitions: partitions)
+        for output in ["bench-out-raw", "bench-out-pass", "bench-out-chain"] {
+            try broker.createTopic(output, partitions: partitions)
+        }
+        try load(servers, count: count)
+
+        let raw = try rawLoop(servers, count: count)
+        let pass = try rill(servers, count: count, output: "bench-out-pass", chain: false)
+        let chain = try rill(servers, count: count, output: "bench-out-chain", chain: true)
+        report.add(
+            scenario: "broker passthrough (\(count) x \(valueSize) B)", rate: pass, baseline: "raw librdkafka loop",
+            baselineRate: raw, goal: 0.85)
+        report.add(
+            scenario: "broker filter+mapValues (\(count) x \(valueSize) B)", rate: chain, baseline: "raw librdkafka loop",
+            baselineRate: raw, goal: nil)
+        withExtendedLifetime(broker) {}
+    }
+
+    /// Produces `count` records with 100-byte values, spread by key over the input's partitions.
+    static func load(_ servers: String, count: Int) throws {
+        let producer = try KafkaProducer(config: KafkaClientConfig(["bootstrap.servers": servers, "linger.ms": "20"]))
+        let value = [UInt8](repeating: 0x61, count: valueSize)
+        for n in 0..<count {
+            try producer.send(
+                topic: "bench-in", partition: nil, key: Array("key-\(n % 10_000)".utf8), value: value,
+                timestamp: Int64(n), headers: Headers())
+        }
+        try producer.flush(timeoutMs: 120_000)
+    }
+
+    /// The baseline: librdkafka's C API only, batch consume and produce with copy, flush at the end.
+    static func rawLoop(_ servers: String, count: Int) throws -> Double {
+        func conf(_ properties: [String: String]) -> OpaquePointer {
+            let conf = rd_kafka_conf_new()!
+            var errstr = [CChar](repeating: 0, count: 512)
+            for (key, value) in properties { _ = rd_kafka_conf_set(conf, key, value, &errstr, errstr.count) }
+            return conf
+        }
+        var errstr = [CChar](repeating: 0, count: 512)
+        let consumer = rd_kafka_new(
+            RD_KAFKA_CONSUMER,
+            conf([
+                "bootstrap.servers": servers, "group.id": "bench-raw", "auto.offset.reset": "earliest",
+                "enable.auto.commit": "false",
+            ]), &errstr, errstr.count)!
+        let producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf(["bootstrap.servers": servers, "linger.ms": "5"]), &errstr, errstr.count)!
+        defer {
+            rd_kafka_consumer_close(consumer)
+            rd_kafka_destroy(consumer)
+            rd_kafka_destroy(producer)
+        }
+        rd_kafka_poll_set_consumer(consumer)
+        let list = rd_kafka_topic_partition_list_new(1)
+        rd_kafka_topic_partition_list_add(list, "bench-in", -1)
+        rd_kafka_subscribe(consumer, list)
+        rd_kafka_topic_partition_list_destroy(list)
+        let outTopic = rd_kafka_topic_new(producer, "bench-out-raw", nil)
+        defer { rd_kafka_topic_destroy(outTopic) }
+        let queue = rd_kafka_queue_get_consumer(consumer)
+        defer { rd_kafka_queue_destroy(queue) }
+
+        var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: 1000)
+        var consumed = 0
+        var start: DispatchTime?
+        while consumed < count {
+            let n = rd_kafka_consume_batch_queue(queue, 1000, &messages, messages.count)
+            if n <= 0 { continue }
+            if start == nil { start = .now() }
+            for i in 0..<n {
+                guard let message = messages[i] else { continue }
+                defer { rd_kafka_message_destroy(message) }
+                if message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    precondition(
+                        message.pointee.err != RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET
+                            && message.pointee.err != RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE,
+                        "offset reset: the input outgrew the mock broker's retention")
+                    continue
+                }
+                consumed += 1
+                while rd_kafka_produce(
+                    outTopic, -1, RD_KAFKA_MSG_F_COPY, message.pointee.payload, message.pointee.len,
+                    message.pointee.key, message.pointee.key_len, nil) != 0
+                {
+                    rd_kafka_poll(producer, 10)
+                }
+            }
+            rd_kafka_poll(producer, 0)
+        }
+        rd_kafka_flush(producer, 120_000)
+        guard let start else { return 0 }
+        return Double(count) / (Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)
+    }
+
+    /// Rill on the same input: from its first processed record until every output record is on the broker.
+    static func rill(_ servers: String, count: Int, output: String, chain: Bool) throws -> Double {
+        let builder = StreamsBuilder()
+        let input = builder.stream("bench-in", Consumed(.bytes, .bytes))
+        let produced = Produced<[UInt8], [UInt8]>(.bytes, .bytes)
+        if chain {
+            input.filter { _, value in value.count == valueSize }
+                .mapValues { value in value }
+                .to(output, produced)
+        } else {
+            input.to(output, produced)
+        }
+        var config = StreamsConfig(applicationID: "bench-\(output)", bootstrapServers: servers)
+        config.commitIntervalMs = 1_000
+        let streams = try KafkaStreams(try builder.build(), config: config, logger: Logger(label: "bench"))
+        try streams.start()
+        defer { streams.close() }
+        let watcher = try KafkaConsumer(config: KafkaClientConfig(["bootstrap.servers": servers, "group.id": "bench-watch"]))
+        defer { watcher.close() }
+        while streams.metrics.processed == 0 { Thread.sleep(forTimeInterval: 0.001) }
+        let start = DispatchTime.now()
+        var delivered: Int64 = 0
+        while delivered < Int64(count) {
+            precondition(streams.state != .error, "the topology failed: \(String(describing: streams.failure))")
+            Thread.sleep(forTimeInterval: 0.01)
+            delivered = 0
+            for partition in 0..<partitions {
+                delivered += try watcher.watermarks(TopicPartition(topic: output, partition: partition), timeoutMs: 5_000).high
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        precondition(delivered == Int64(count), "output has \(delivered) records, expected \(count)")
+        precondition(streams.metrics.processed == Int64(count), "processed \(streams.metrics.processed), expected \(count)")
+        return Double(count) / seconds
+    }
+}

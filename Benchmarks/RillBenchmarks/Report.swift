@@ -1,0 +1,43 @@
+import Foundation
+
+/// The benchmark figures of one run, printed as a table.
+struct Report {
+    struct Row {
+        var scenario: String
+        var rate: Double
+        var baseline: String
+        var baselineRate: Double
+        var goal: Double?
+        var notes: String
+    }
+
+    private(set) var rows: [Row] = []
+
+    mutating func add(scenario: String, rate: Double, baseline: String, baselineRate: Double, goal: Double?, notes: String = "") {
+        let row = Row(scenario: scenario, rate: rate, baseline: baseline, baselineRate: baselineRate, goal: goal, notes: notes)
+        rows.append(row)
+        print(Self.format(row))
+        fflush(nil)
+    }
+
+    static func format(_ row: Row) -> String {
+        let ratio = row.rate / row.baselineRate
+        var line = String(
+            format: "%-48@  %12.0f rec/s   baseline (%@) %12.0f rec/s   ratio %.2f", row.scenario as NSString,
+            row.rate, row.baseline as NSString, row.baselineRate, ratio)
+        if let goal = row.goal { line += String(format: "   goal >= %.2f %@", goal, ratio >= goal ? "met" : "NOT MET") }
+        if !row.notes.isEmpty { line += "\n    " + row.notes }
+        return line
+    }
+
+    func summary() -> String {
+        var text = "\n| scenario | records/s | baseline | baseline records/s | ratio | goal |\n|---|---|---|---|---|---|\n"
+        for row in rows {
+            let goal = row.goal.map { String(format: "≥ %.2f", $0) } ?? ""
+            text += String(
+                format: "| %@ | %.0f | %@ | %.0f | %.2f | %@ |\n", row.scenario as NSString, row.rate,
+                row.baseline as NSString, row.baselineRate, row.rate / row.baselineRate, goal as NSString)
+        }
+        return text
+    }
+}

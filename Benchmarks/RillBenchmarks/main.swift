@@ -1,0 +1,14 @@
+import Foundation
+
+// `make bench`: every scenario runs with its baseline in this same process run; ratios are what count.
+var report = Report()
+let arguments = CommandLine.arguments.dropFirst()
+let quick = arguments.contains("--quick")
+let count = quick ? 100_000 : 1_000_000
+
+print("Rill benchmarks: \(count) records per scenario, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+try InProcessChain.run(count: count, report: &report)
+if !arguments.contains("--in-process-only") {
+    try BrokerBenchmarks.run(count: count, report: &report)
+}
+print(report.summary())

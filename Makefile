@@ -1,0 +1,36 @@
+# Rill: `make demo` runs the demo on the embedded broker, `make test` runs the tests.
+# Both first install the system libraries they need when they are missing (Debian/Ubuntu).
+
+export PATH := $(PATH):/opt/swift/usr/bin
+SWIFT ?= swift
+APT_PACKAGES := librdkafka-dev librocksdb-dev pkg-config
+
+.PHONY: deps build test demo bench describe clean
+
+deps:
+	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists rdkafka rocksdb; then \
+		echo "Installing $(APT_PACKAGES)"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+demo: deps
+	$(SWIFT) build -c release --product rill
+	$$($(SWIFT) build -c release --show-bin-path)/rill demo
+
+describe: deps
+	$(SWIFT) run rill describe
+
+bench: deps
+	cd Benchmarks && $(SWIFT) build -c release
+	cd Benchmarks && $$($(SWIFT) build -c release --show-bin-path)/RillBenchmarks
+
+clean:
+	rm -rf .build Benchmarks/.build

@@ -1,0 +1,58 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Rill",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Rill", targets: ["Rill"]),
+        .library(name: "RillKafka", targets: ["RillKafka"]),
+        .library(name: "RillTestDriver", targets: ["RillTestDriver"]),
+        .executable(name: "rill", targets: ["rill"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries, wrapped once by the Swift targets above them.
+        .systemLibrary(
+            name: "CRdKafka", path: "Sources/CRdKafka", pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(
+            name: "CRocksDB", path: "Sources/CRocksDB", pkgConfig: "rocksdb",
+            providers: [.apt(["librocksdb-dev"])]),
+
+        // What users import: DSL, topology, Processor API, serdes. Pure Swift.
+        .target(
+            name: "Rill",
+            dependencies: [.product(name: "Logging", package: "swift-log")]),
+        // The runtime on Kafka, through librdkafka.
+        .target(
+            name: "RillKafka",
+            dependencies: ["Rill", "CRdKafka", .product(name: "Logging", package: "swift-log")]),
+        // A second, deterministic runtime for unit tests.
+        .target(
+            name: "RillTestDriver",
+            dependencies: ["Rill", .product(name: "Logging", package: "swift-log")]),
+        // CLI: `rill dev-broker`, `rill describe`.
+        .executableTarget(
+            name: "rill",
+            dependencies: [
+                "Rill", "RillKafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // `make bench`: throughput against raw baselines, in one process run.
+        .target(name: "MallocCounter", path: "Benchmarks/MallocCounter"),
+        .executableTarget(
+            name: "RillBenchmarks",
+            dependencies: ["Rill", "RillKafka", "CRdKafka", "MallocCounter", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/RillBenchmarks"),
+
+        .testTarget(name: "RillTests", dependencies: ["Rill", "RillTestDriver"]),
+        .testTarget(name: "RillTestDriverTests", dependencies: ["Rill", "RillTestDriver"]),
+        .testTarget(name: "RillKafkaTests", dependencies: ["Rill", "RillKafka", "CRdKafka"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,5 @@
+#ifndef RILL_CRDKAFKA_SHIM_H
+#define RILL_CRDKAFKA_SHIM_H
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#endif

@@ -1,0 +1,239 @@
+/// An unbounded stream of records, as Kafka Streams' `KStream`. Every operator returns a new stream
+/// (or ends the chain) and adds one or more nodes to the topology.
+public struct KStream<K, V> {
+    let builder: StreamsBuilder
+    /// The node whose output this stream is.
+    let name: String
+    let keySerde: Serde<K>?
+    let valueSerde: Serde<V>?
+    /// Whether the key may have changed since the last source, so a key-based operation must repartition.
+    let repartitionRequired: Bool
+
+    var topology: Topology { builder.topology }
+
+    // MARK: - Stateless operators
+
+    /// Keeps the records for which `predicate` holds.
+    public func filter(named: Named? = nil, _ predicate: @escaping @Sendable (K, V) throws -> Bool) -> KStream<K, V> {
+        stateless("KSTREAM-FILTER-", named, keySerde: keySerde, valueSerde: valueSerde) { node, record in
+            if try userCode(node, { try predicate(record.key, record.value) }) { try node.downstream.forward(record) }
+        }
+    }
+
+    /// Drops the records for which `predicate` holds.
+    public func filterNot(named: Named? = nil, _ predicate: @escaping @Sendable (K, V) throws -> Bool) -> KStream<K, V> {
+        stateless("KSTREAM-FILTER-", named, keySerde: keySerde, valueSerde: valueSerde) { node, record in
+            if try !userCode(node, { try predicate(record.key, record.value) }) { try node.downstream.forward(record) }
+        }
+    }
+
+    /// Maps each record to a new key and value (the stream must be repartitioned before key-based operations).
+    public func map<KR, VR>(named: Named? = nil, _ mapper: @escaping @Sendable (K, V) throws -> KeyValue<KR, VR>)
+        -> KStream<KR, VR>
+    {
+        stateless("KSTREAM-MAP-", named, keySerde: nil, valueSerde: nil, keyChanging: true) { node, record in
+            let pair = try userCode(node) { try mapper(record.key, record.value) }
+            try node.downstream.forward(
+                Record(key: pair.key, value: pair.value, timestamp: record.timestamp, headers: record.headers))
+        }
+    }
+
+    /// Maps each value; keys stay, so no repartitioning follows.
+    public func mapValues<VR>(named: Named? = nil, _ mapper: @escaping @Sendable (V) throws -> VR) -> KStream<K, VR> {
+        stateless("KSTREAM-MAPVALUES-", named, keySerde: keySerde, valueSerde: nil) { node, record in
+            let value = try userCode(node) { try mapper(record.value) }
+            try node.downstream.forward(record.withValue(value))
+        }
+    }
+
+    /// Maps each value, seeing the key; keys stay.
+    public func mapValues<VR>(named: Named? = nil, _ mapper: @escaping @Sendable (K, V) throws -> VR) -> KStream<K, VR> {
+        stateless("KSTREAM-MAPVALUES-", named, keySerde: keySerde, valueSerde: nil) { node, record in
+            let value = try userCode(node) { try mapper(record.key, record.value) }
+            try node.downstream.forward(record.withValue(value))
+        }
+    }
+
+    /// Maps each record to zero or more records with new keys and values.
+    public func flatMap<KR, VR>(
+        named: Named? = nil, _ mapper: @escaping @Sendable (K, V) throws -> [KeyValue<KR, VR>]
+    ) -> KStream<KR, VR> {
+        stateless("KSTREAM-FLATMAP-", named, keySerde: nil, valueSerde: nil, keyChanging: true) { node, record in
+            let pairs = try userCode(node) { try mapper(record.key, record.value) }
+            for pair in pairs {
+                try node.downstream.forward(
+                    Record(key: pair.key, value: pair.value, timestamp: record.timestamp, headers: record.headers))
+            }
+        }
+    }
+
+    /// Maps each value to zero or more values, each with the record's key.
+    public func flatMapValues<VR>(named: Named? = nil, _ mapper: @escaping @Sendable (V) throws -> [VR]) -> KStream<K, VR> {
+        stateless("KSTREAM-FLATMAPVALUES-", named, keySerde: keySerde, valueSerde: nil) { node, record in
+            let values = try userCode(node) { try mapper(record.value) }
+            for value in values { try node.downstream.forward(record.withValue(value)) }
+        }
+    }
+
+    /// Maps each value to zero or more values, seeing the key.
+    public func flatMapValues<VR>(named: Named? = nil, _ mapper: @escaping @Sendable (K, V) throws -> [VR])
+        -> KStream<K, VR>
+    {
+        stateless("KSTREAM-FLATMAPVALUES-", named, keySerde: keySerde, valueSerde: nil) { node, record in
+            let values = try userCode(node) { try mapper(record.key, record.value) }
+            for value in values { try node.downstream.forward(record.withValue(value)) }
+        }
+    }
+
+    /// Gives each record a new key computed from it.
+    public func selectKey<KR>(named: Named? = nil, _ selector: @escaping @Sendable (K, V) throws -> KR) -> KStream<KR, V> {
+        stateless("KSTREAM-KEY-SELECT-", named, keySerde: nil, valueSerde: valueSerde, keyChanging: true) { node, record in
+            let key = try userCode(node) { try selector(record.key, record.value) }
+            try node.downstream.forward(record.withKey(key))
+        }
+    }
+
+    /// Calls `action` on each record and passes it on unchanged.
+    public func peek(named: Named? = nil, _ action: @escaping @Sendable (K, V) throws -> Void) -> KStream<K, V> {
+        stateless("KSTREAM-PEEK-", named, keySerde: keySerde, valueSerde: valueSerde) { node, record in
+            try userCode(node) { try action(record.key, record.value) }
+            try node.downstream.forward(record)
+        }
+    }
+
+    /// Calls `action` on each record; the end of this chain.
+    public func foreach(named: Named? = nil, _ action: @escaping @Sendable (K, V) throws -> Void) {
+        _ = stateless("KSTREAM-FOREACH-", named, keySerde: keySerde, valueSerde: valueSerde) { node, record in
+            try userCode(node) { try action(record.key, record.value) }
+        }
+    }
+
+    /// Both streams' records, in the order they are processed.
+    public func merge(_ other: KStream<K, V>, named: Named? = nil) -> KStream<K, V> {
+        let name = builder.name(named, prefix: "KSTREAM-MERGE-")
+        add(name, parents: [self.name, other.name], output: Record<K, V>.self) { task in
+            StatelessNode<K, V, K, V>(name: name, task: task) { node, record in try node.downstream.forward(record) }
+        }
+        return KStream(builder: builder, name: name, keySerde: keySerde, valueSerde: valueSerde,
+                       repartitionRequired: repartitionRequired || other.repartitionRequired)
+    }
+
+    /// Splits the stream into branches by predicates (Kafka Streams' `split()`).
+    ///
+    /// ```swift
+    /// let branches = stream.split(named: "calls-")
+    ///     .branch({ _, c in c.direction == .inbound }, Branched.as("in"))
+    ///     .defaultBranch(Branched.as("other"))
+    /// branches["calls-in"]?.to("inbound")
+    /// ```
+    public func split(named: Named? = nil) -> BranchedKStream<K, V> {
+        BranchedKStream(source: self, splitterName: builder.name(named, prefix: "KSTREAM-BRANCH-"))
+    }
+
+    // MARK: - Processor API
+
+    /// Runs a ``Processor`` (one instance per task) on each record.
+    public func process<P: Processor>(named: Named? = nil, stores: [String] = [], _ supplier: @escaping @Sendable () -> P)
+        -> KStream<P.KOut, P.VOut> where P.KIn == K, P.VIn == V
+    {
+        let name = builder.name(named, prefix: "KSTREAM-PROCESSOR-")
+        add(name, stores: stores, output: Record<P.KOut, P.VOut>.self) { task in
+            ProcessorNodeAdapter(name: name, task: task, processor: supplier())
+        }
+        return KStream<P.KOut, P.VOut>(builder: builder, name: name, keySerde: nil, valueSerde: nil, repartitionRequired: true)
+    }
+
+    /// Runs a ``FixedKeyProcessor`` (one instance per task) on each record; keys stay.
+    public func processValues<P: FixedKeyProcessor>(
+        named: Named? = nil, stores: [String] = [], _ supplier: @escaping @Sendable () -> P
+    ) -> KStream<K, P.VOut> where P.K == K, P.VIn == V {
+        let name = builder.name(named, prefix: "KSTREAM-PROCESSVALUES-")
+        add(name, stores: stores, output: Record<K, P.VOut>.self) { task in
+            FixedKeyProcessorNodeAdapter(name: name, task: task, processor: supplier())
+        }
+        return KStream<K, P.VOut>(builder: builder, name: name, keySerde: keySerde, valueSerde: nil,
+                                  repartitionRequired: repartitionRequired)
+    }
+
+    // MARK: - Sinks
+
+    /// Writes every record to `topic`.
+    public func to(_ topic: String, _ produced: Produced<K, V> = Produced()) {
+        let name = produced.name ?? builder.newName("KSTREAM-SINK-")
+        guard !topic.isEmpty else {
+            topology.recordDeferred(TopologyError("sink '\(name)' has no topic"))
+            return
+        }
+        builder.attempt {
+            try topology.add(
+                sinkNamed: name, target: .topic(topic), keySerde: produced.keySerde ?? keySerde,
+                valueSerde: produced.valueSerde ?? valueSerde, partitioner: produced.partitioner, parents: [self.name])
+        }
+    }
+
+    /// Writes each record to the topic `extractor` picks for it.
+    public func to(_ extractor: @escaping TopicNameExtractor<K, V>, _ produced: Produced<K, V> = Produced()) {
+        let name = produced.name ?? builder.newName("KSTREAM-SINK-")
+        builder.attempt {
+            try topology.add(
+                sinkNamed: name, target: .extractor(extractor), keySerde: produced.keySerde ?? keySerde,
+                valueSerde: produced.valueSerde ?? valueSerde, partitioner: produced.partitioner, parents: [self.name])
+        }
+    }
+
+    /// Writes the stream through the internal topic `<applicationID>-<name>-repartition` and reads it back,
+    /// so records are partitioned by their current key.
+    public func repartition(_ repartitioned: Repartitioned<K, V> = Repartitioned()) -> KStream<K, V> {
+        let baseName = repartitioned.name ?? builder.newName("KSTREAM-REPARTITION-")
+        let topic = baseName.hasSuffix("-repartition") ? baseName : baseName + "-repartition"
+        // Kafka Streams always burns these indexes, so later generated names match its own.
+        let generatedSink = builder.newName("KSTREAM-SINK-")
+        let generatedFilter = builder.newName("KSTREAM-FILTER-")
+        let generatedSource = builder.newName("KSTREAM-SOURCE-")
+        let isGenerated = repartitioned.name == nil
+        let sinkName = isGenerated ? generatedSink : topic + "-sink"
+        let filterName = isGenerated ? generatedFilter : topic + "-filter"
+        let sourceName = isGenerated ? generatedSource : topic + "-source"
+        let keySerde = repartitioned.keySerde ?? self.keySerde
+        let valueSerde = repartitioned.valueSerde ?? self.valueSerde
+
+        topology.addInternalTopic(topic, partitions: repartitioned.numberOfPartitions)
+        add(filterName, output: Record<K, V>.self) { task in
+            StatelessNode<K, V, K, V>(name: filterName, task: task) { node, record in try node.downstream.forward(record) }
+        }
+        builder.attempt {
+            try topology.add(
+                sinkNamed: sinkName, target: .topic(topic), keySerde: keySerde, valueSerde: valueSerde,
+                partitioner: repartitioned.partitioner, parents: [filterName])
+            try topology.add(
+                sourceNamed: sourceName, topics: [topic], keySerde: keySerde, valueSerde: valueSerde,
+                timestampExtractor: nil)
+        }
+        return KStream(builder: builder, name: sourceName, keySerde: keySerde, valueSerde: valueSerde,
+                       repartitionRequired: false)
+    }
+
+    // MARK: - Helpers
+
+    func stateless<KR, VR>(
+        _ prefix: String, _ named: Named?, keySerde: Serde<KR>?, valueSerde: Serde<VR>?, keyChanging: Bool = false,
+        body: @escaping @Sendable (StatelessNode<K, V, KR, VR>, Record<K, V>) throws -> Void
+    ) -> KStream<KR, VR> {
+        let name = builder.name(named, prefix: prefix)
+        add(name, output: Record<KR, VR>.self) { task in StatelessNode(name: name, task: task, body: body) }
+        return KStream<KR, VR>(builder: builder, name: name, keySerde: keySerde, valueSerde: valueSerde,
+                               repartitionRequired: repartitionRequired || keyChanging)
+    }
+
+    func add(
+        _ name: String, parents: [String]? = nil, stores: [String] = [], output: Any.Type,
+        make: @escaping @Sendable (TaskState) throws -> AnyNode
+    ) {
+        builder.attempt {
+            try topology.add(
+                Topology.Node(
+                    name: name, kind: .processor(stores: stores), parents: parents ?? [self.name],
+                    inputType: Record<K, V>.self, outputType: output, make: make))
+        }
+    }
+}

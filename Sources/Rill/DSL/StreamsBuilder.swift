@@ -1,0 +1,57 @@
+/// Builds a ``Topology`` with the DSL, as Kafka Streams' `StreamsBuilder`.
+///
+/// ```swift
+/// let builder = StreamsBuilder()
+/// builder.stream("calls", Consumed(.string, .json(Call.self)))
+///     .filter { _, call in call.direction == .inbound }
+///     .to("inbound-calls", Produced(.string, .json(Call.self)))
+/// let topology = try builder.build()
+/// ```
+public final class StreamsBuilder {
+    let topology = Topology()
+    private var index = 0
+
+    public init() {}
+
+    /// A stream of the records of `topics`.
+    public func stream<K, V>(_ topics: [String], _ consumed: Consumed<K, V> = Consumed()) -> KStream<K, V> {
+        let name = consumed.name ?? newName("KSTREAM-SOURCE-")
+        if topics.isEmpty { topology.recordDeferred(TopologyError("stream '\(name)' reads no topic")) }
+        attempt {
+            try topology.add(
+                sourceNamed: name, topics: topics, keySerde: consumed.keySerde, valueSerde: consumed.valueSerde,
+                timestampExtractor: consumed.timestampExtractor)
+        }
+        return KStream(builder: self, name: name, keySerde: consumed.keySerde, valueSerde: consumed.valueSerde,
+                       repartitionRequired: false)
+    }
+
+    /// A stream of the records of `topic`.
+    public func stream<K, V>(_ topic: String, _ consumed: Consumed<K, V> = Consumed()) -> KStream<K, V> {
+        stream([topic], consumed)
+    }
+
+    /// The topology built so far; throws the first problem met while building.
+    public func build() throws -> Topology {
+        try topology.validate()
+        return topology
+    }
+
+    // MARK: - Internals shared by the DSL types
+
+    /// Kafka Streams' generated name: `prefix` + a 10-digit index shared by all operators.
+    func newName(_ prefix: String) -> String {
+        let number = String(index)
+        index += 1
+        return prefix + String(repeating: "0", count: max(0, 10 - number.count)) + number
+    }
+
+    func name(_ named: Named?, prefix: String) -> String {
+        named?.name ?? newName(prefix)
+    }
+
+    /// Runs a topology change, keeping the first error for ``build()``.
+    func attempt(_ change: () throws -> Void) {
+        do { try change() } catch { topology.recordDeferred(error) }
+    }
+}

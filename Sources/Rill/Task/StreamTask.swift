@@ -1,0 +1,138 @@
+import Logging
+
+/// One sub-topology instantiated for one partition number: its nodes, its stream time, its punctuators.
+///
+/// The runtime and the test driver both run tasks; they differ only in where records come from,
+/// where the collector sends them, and the clock.
+package final class StreamTask {
+    package let id: TaskID
+    package let state: TaskState
+    private let nodes: [AnyNode]
+    private let sources: [String: AnySourceNode]
+    /// The topics this task reads (resolved names).
+    package let inputTopics: [String]
+    private var closed = false
+
+    /// Instantiates sub-topology `subtopology` of `topology` for `partition`.
+    package init(
+        topology: Topology, subtopology: Int, partition: Int32, config: StreamsConfig,
+        collector: RecordCollector, wallClock: @escaping () -> Int64, logger: Logger
+    ) throws {
+        let names = topology.subtopologies[subtopology]
+        id = TaskID(subtopology: subtopology, partition: partition)
+        var taskLogger = logger
+        taskLogger[metadataKey: "task"] = "\(id)"
+        state = TaskState(
+            applicationID: config.applicationID, taskID: id, config: config, logger: taskLogger,
+            collector: collector, wallClock: wallClock, internalTopics: Set(topology.internalTopics.keys))
+        var built: [String: AnyNode] = [:]
+        var ordered: [AnyNode] = []
+        var sources: [String: AnySourceNode] = [:]
+        var inputTopics: [String] = []
+        for name in names {
+            guard let definition = topology.node(named: name) else { continue }
+            let node = try definition.make(state)
+            for parent in definition.parents {
+                guard let parentNode = built[parent] else { throw TopologyError.unknownParent(parent, child: name) }
+                try parentNode.addChild(node)
+            }
+            if case .source(let topics) = definition.kind, let source = node as? AnySourceNode {
+                for topic in topics {
+                    let resolved = state.resolveTopic(topic)
+                    sources[resolved] = source
+                    inputTopics.append(resolved)
+                }
+            }
+            built[name] = node
+            ordered.append(node)
+        }
+        self.nodes = ordered
+        self.sources = sources
+        self.inputTopics = inputTopics
+    }
+
+    /// Initializes every node (user processors' `initialize(context:)`).
+    package func initialize() throws {
+        for node in nodes { try node.initialize() }
+    }
+
+    /// Processes one input record to completion, applying the configured handlers to failures.
+    package func process(_ raw: RawRecord) throws {
+        guard let source = sources[raw.topic] else {
+            throw StreamsError.other("task \(id) does not read topic '\(raw.topic)'")
+        }
+        state.recordMetadata = raw.metadata
+        state.metrics.processedRecords += 1
+        defer { state.recordMetadata = nil }
+        do {
+            try source.process(raw)
+        } catch let failure as DeserializationFailure {
+            try handle(failure.error, of: raw, with: state.config.deserializationExceptionHandler)
+        } catch let error as TopologyError {
+            throw error
+        } catch {
+            try handle(error, of: raw, with: state.config.processingExceptionHandler)
+        }
+    }
+
+    private func handle(_ error: Error, of raw: RawRecord, with handling: ErrorHandling) throws {
+        switch handling {
+        case .fail:
+            throw error
+        case .logAndContinue:
+            state.metrics.droppedRecords += 1
+            state.logger.warning("Skipping record: \(error)")
+        case .deadLetter(let topic):
+            var headers = raw.headers
+            headers.add("rill.error", string: "\(error)")
+            headers.add("rill.source.topic", string: raw.topic)
+            headers.add("rill.source.partition", string: String(raw.partition))
+            headers.add("rill.source.offset", string: String(raw.offset))
+            try state.collector.send(
+                topic: topic, partition: nil, key: raw.key, value: raw.value, timestamp: raw.timestamp,
+                headers: headers)
+            state.metrics.deadLetterRecords += 1
+            state.logger.warning("Sent record to dead-letter topic '\(topic)': \(error)")
+        }
+    }
+
+    /// Fires stream-time punctuators that are due. Returns whether any fired.
+    @discardableResult
+    package func maybePunctuateStreamTime() throws -> Bool {
+        guard state.streamTime >= 0, !state.streamTimePunctuations.isEmpty else { return false }
+        return try punctuate(state.streamTimePunctuations, now: state.streamTime)
+    }
+
+    /// Fires wall-clock punctuators that are due. Returns whether any fired.
+    @discardableResult
+    package func maybePunctuateWallClockTime() throws -> Bool {
+        guard !state.wallClockPunctuations.isEmpty else { return false }
+        return try punctuate(state.wallClockPunctuations, now: state.wallClock())
+    }
+
+    private func punctuate(_ queue: PunctuationQueue, now: Int64) throws -> Bool {
+        try queue.punctuate(now: now) { schedule in
+            do {
+                try schedule.punctuator(now)
+            } catch {
+                let failure = (error as? StreamsError) ?? .punctuation(node: schedule.node, reason: "\(error)")
+                if state.config.processingExceptionHandler == .fail { throw failure }
+                state.logger.warning("Punctuator failed, continuing: \(failure)")
+            }
+        }
+    }
+
+    /// Closes every node once.
+    package func close() {
+        guard !closed else { return }
+        closed = true
+        for node in nodes { node.close() }
+    }
+}
+
+/// A source node, seen from the task: takes raw records.
+protocol AnySourceNode: AnyObject {
+    func process(_ raw: RawRecord) throws
+}
+
+extension SourceNode: AnySourceNode {}

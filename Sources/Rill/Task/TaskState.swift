@@ -1,0 +1,89 @@
+import Logging
+
+/// What the nodes of one task share: identity, the record being processed, stream time,
+/// punctuation schedules, where output goes, and counters.
+package final class TaskState {
+    package let applicationID: String
+    package let taskID: TaskID
+    package let config: StreamsConfig
+    package let logger: Logger
+    package let collector: RecordCollector
+    package let wallClock: () -> Int64
+    /// Internal topics of the topology (raw names), which get the application id as prefix.
+    let internalTopics: Set<String>
+
+    /// Where the record being processed came from; `nil` in punctuators.
+    package var recordMetadata: RecordMetadata?
+    /// The largest record timestamp processed (-1 before any).
+    package var streamTime: Int64 = -1
+    /// Set by a processor that asks for a commit.
+    package var commitRequested = false
+    package var metrics = TaskMetrics()
+
+    let streamTimePunctuations = PunctuationQueue()
+    let wallClockPunctuations = PunctuationQueue()
+
+    init(
+        applicationID: String, taskID: TaskID, config: StreamsConfig, logger: Logger,
+        collector: RecordCollector, wallClock: @escaping () -> Int64, internalTopics: Set<String>
+    ) {
+        self.applicationID = applicationID
+        self.taskID = taskID
+        self.config = config
+        self.logger = logger
+        self.collector = collector
+        self.wallClock = wallClock
+        self.internalTopics = internalTopics
+    }
+
+    /// The topic name used on the brokers: internal topics get `<applicationID>-` in front.
+    func resolveTopic(_ name: String) -> String {
+        internalTopics.contains(name) ? "\(applicationID)-\(name)" : name
+    }
+
+    @inline(__always)
+    func advanceStreamTime(to timestamp: Int64) {
+        if timestamp > streamTime { streamTime = timestamp }
+    }
+
+    func skipInvalidTimestamp(_ raw: RawRecord, extracted: Int64) {
+        metrics.droppedRecords += 1
+        logger.warning(
+            "Skipping record with invalid timestamp \(extracted) from topic '\(raw.topic)' partition \(raw.partition) offset \(raw.offset)")
+    }
+
+    func schedule(node: String, intervalMs: Int64, type: PunctuationType, punctuator: @escaping (Int64) throws -> Void)
+        -> Cancellable
+    {
+        let interval = max(intervalMs, 1)
+        switch type {
+        case .streamTime:
+            // Aligned to 0: fires as soon as the task has seen a record.
+            return streamTimePunctuations.add(node: node, firstDue: 0, intervalMs: interval, punctuator: punctuator)
+        case .wallClockTime:
+            return wallClockPunctuations.add(
+                node: node, firstDue: wallClock() + interval, intervalMs: interval, punctuator: punctuator)
+        }
+    }
+}
+
+/// Counters of one task.
+package struct TaskMetrics: Sendable, Equatable {
+    /// Records read from input topics.
+    package var processedRecords: Int64 = 0
+    /// Records skipped: by a handler, for an invalid timestamp, or by an operator (e.g. late records).
+    package var droppedRecords: Int64 = 0
+    /// Records written to a dead-letter topic.
+    package var deadLetterRecords: Int64 = 0
+
+    package init() {}
+}
+
+extension TaskMetrics {
+    /// Adds another set of counters to these.
+    package mutating func add(_ other: TaskMetrics) {
+        processedRecords += other.processedRecords
+        droppedRecords += other.droppedRecords
+        deadLetterRecords += other.deadLetterRecords
+    }
+}

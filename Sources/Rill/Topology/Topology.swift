@@ -1,0 +1,299 @@
+/// A processor graph: sources that read topics, processors, and sinks that write topics.
+///
+/// Build one with ``StreamsBuilder`` (the DSL) or by hand with the Processor API:
+/// ```swift
+/// let topology = Topology()
+/// try topology.addSource(name: "in", topics: ["calls"], keySerde: .string, valueSerde: .string)
+/// try topology.addProcessor(name: "upper", parents: ["in"]) { Upper() }
+/// try topology.addSink(name: "out", topic: "calls-upper", keySerde: .string, valueSerde: .string, parents: ["upper"])
+/// ```
+/// A topology is immutable once handed to a runtime and may be shared across threads.
+public final class Topology: @unchecked Sendable {
+    /// One node of the graph, with the factory that instantiates it per task.
+    package struct Node {
+        package enum Kind {
+            case source(topics: [String])
+            case processor(stores: [String])
+            case sink(topic: String?)
+        }
+
+        package let name: String
+        package let kind: Kind
+        package let parents: [String]
+        /// `Record<K, V>` that the node takes and forwards, for type checks when wiring.
+        let inputType: Any.Type?
+        let outputType: Any.Type?
+        let make: @Sendable (TaskState) throws -> AnyNode
+    }
+
+    /// A topic the runtime creates for the topology (raw name, without the application id prefix).
+    package struct InternalTopic: Sendable, Equatable {
+        package let name: String
+        /// Fixed partition count, or `nil` for the count of the topics feeding it.
+        package let partitions: Int32?
+    }
+
+    package private(set) var nodes: [Node] = []
+    private var indexByName: [String: Int] = [:]
+    package private(set) var internalTopics: [String: InternalTopic] = [:]
+    /// The first error met while building through the DSL, reported by ``StreamsBuilder/build()``.
+    var deferredError: TopologyError?
+
+    public init() {}
+
+    package func node(named name: String) -> Node? { indexByName[name].map { nodes[$0] } }
+
+    // MARK: - Processor API
+
+    /// Adds a source reading `topics`, deserializing with the given serdes.
+    @discardableResult
+    public func addSource<K, V>(
+        name: String, topics: [String], keySerde: Serde<K>, valueSerde: Serde<V>,
+        timestampExtractor: TimestampExtractor<K, V>? = nil
+    ) throws -> Topology {
+        guard !topics.isEmpty else { throw TopologyError("source '\(name)' reads no topic") }
+        if let empty = topics.first(where: { $0.isEmpty }) {
+            throw TopologyError("source '\(name)' names an empty topic ('\(empty)')")
+        }
+        try add(sourceNamed: name, topics: topics, keySerde: keySerde, valueSerde: valueSerde,
+                timestampExtractor: timestampExtractor)
+        return self
+    }
+
+    /// Adds a processor below `parents`; `supplier` makes one instance per task.
+    @discardableResult
+    public func addProcessor<P: Processor>(
+        name: String, parents: [String], stores: [String] = [], supplier: @escaping @Sendable () -> P
+    ) throws -> Topology {
+        try add(
+            Node(
+                name: name, kind: .processor(stores: stores), parents: parents,
+                inputType: Record<P.KIn, P.VIn>.self, outputType: Record<P.KOut, P.VOut>.self,
+                make: { task in ProcessorNodeAdapter(name: name, task: task, processor: supplier()) }))
+        return self
+    }
+
+    /// Adds a sink writing to `topic`.
+    @discardableResult
+    public func addSink<K, V>(
+        name: String, topic: String, keySerde: Serde<K>, valueSerde: Serde<V>,
+        partitioner: StreamPartitioner<K, V>? = nil, parents: [String]
+    ) throws -> Topology {
+        guard !topic.isEmpty else { throw TopologyError("sink '\(name)' has no topic") }
+        try add(sinkNamed: name, target: .topic(topic), keySerde: keySerde, valueSerde: valueSerde,
+                partitioner: partitioner, parents: parents)
+        return self
+    }
+
+    /// Adds a sink that picks its topic per record.
+    @discardableResult
+    public func addSink<K, V>(
+        name: String, topicExtractor: @escaping TopicNameExtractor<K, V>, keySerde: Serde<K>, valueSerde: Serde<V>,
+        partitioner: StreamPartitioner<K, V>? = nil, parents: [String]
+    ) throws -> Topology {
+        try add(sinkNamed: name, target: .extractor(topicExtractor), keySerde: keySerde, valueSerde: valueSerde,
+                partitioner: partitioner, parents: parents)
+        return self
+    }
+
+    /// What the topology looks like, in Kafka Streams' text format (`print(topology.describe())`).
+    public func describe() -> TopologyDescription { TopologyDescription(self) }
+
+    // MARK: - Building (shared by the DSL)
+
+    func add(_ node: Node) throws {
+        guard !node.name.isEmpty else { throw TopologyError("a processor name is empty") }
+        guard indexByName[node.name] == nil else { throw TopologyError.duplicateName(node.name) }
+        if case .source = node.kind {} else if node.parents.isEmpty {
+            throw TopologyError("'\(node.name)' has no parent")
+        }
+        for parentName in node.parents {
+            guard let parent = self.node(named: parentName) else {
+                throw TopologyError.unknownParent(parentName, child: node.name)
+            }
+            if case .sink = parent.kind {
+                throw TopologyError("'\(node.name)' can't be a child of sink '\(parentName)'")
+            }
+            if let out = parent.outputType, let input = node.inputType, ObjectIdentifier(out) != ObjectIdentifier(input) {
+                throw TopologyError(
+                    "'\(node.name)' takes \(input) but its parent '\(parentName)' forwards \(out)")
+            }
+        }
+        indexByName[node.name] = nodes.count
+        nodes.append(node)
+    }
+
+    func add<K, V>(
+        sourceNamed name: String, topics: [String], keySerde: Serde<K>?, valueSerde: Serde<V>?,
+        timestampExtractor: TimestampExtractor<K, V>?
+    ) throws {
+        for topic in topics {
+            if let other = nodes.first(where: { if case .source(let t) = $0.kind { return t.contains(topic) } else { return false } }) {
+                throw TopologyError("topic '\(topic)' is read by two sources: '\(other.name)' and '\(name)'")
+            }
+        }
+        try add(
+            Node(
+                name: name, kind: .source(topics: topics), parents: [], inputType: nil,
+                outputType: Record<K, V>.self,
+                make: { task in
+                    SourceNode(
+                        name: name, task: task,
+                        keySerde: try resolve(keySerde, task.config.defaultKeySerde, node: name, part: "key"),
+                        valueSerde: try resolve(valueSerde, task.config.defaultValueSerde, node: name, part: "value"),
+                        timestampExtractor: timestampExtractor)
+                }))
+    }
+
+    func add<K, V>(
+        sinkNamed name: String, target: SinkNode<K, V>.Target, keySerde: Serde<K>?, valueSerde: Serde<V>?,
+        partitioner: StreamPartitioner<K, V>?, parents: [String]
+    ) throws {
+        let topic: String?
+        if case .topic(let t) = target { topic = t } else { topic = nil }
+        try add(
+            Node(
+                name: name, kind: .sink(topic: topic), parents: parents, inputType: Record<K, V>.self,
+                outputType: nil,
+                make: { task in
+                    let resolved: SinkNode<K, V>.Target
+                    switch target {
+                    case .topic(let t): resolved = .topic(task.resolveTopic(t))
+                    case .extractor: resolved = target
+                    }
+                    return SinkNode(
+                        name: name, task: task, target: resolved,
+                        keySerde: try resolve(keySerde, task.config.defaultKeySerde, node: name, part: "key"),
+                        valueSerde: try resolve(valueSerde, task.config.defaultValueSerde, node: name, part: "value"),
+                        partitioner: partitioner)
+                }))
+    }
+
+    func addInternalTopic(_ name: String, partitions: Int32?) {
+        internalTopics[name] = InternalTopic(name: name, partitions: partitions)
+    }
+
+    func recordDeferred(_ error: Error) {
+        guard deferredError == nil else { return }
+        deferredError = (error as? TopologyError) ?? TopologyError("\(error)")
+    }
+
+    /// Checks what can only be checked on the whole graph.
+    package func validate() throws {
+        if let deferredError { throw deferredError }
+        guard nodes.contains(where: { if case .source = $0.kind { return true } else { return false } }) else {
+            throw TopologyError.noSources
+        }
+    }
+
+    // MARK: - Structure
+
+    /// Node names per sub-topology, numbered in the order their first node was added.
+    package var subtopologies: [[String]] {
+        var parent: [String: String] = [:]
+        func root(_ name: String) -> String {
+            var current = name
+            while let next = parent[current], next != current { current = next }
+            return current
+        }
+        for node in nodes {
+            parent[node.name] = parent[node.name] ?? node.name
+            for p in node.parents {
+                let a = root(p), b = root(node.name)
+                if a != b { parent[b] = a }
+            }
+        }
+        var groupIndex: [String: Int] = [:]
+        var groups: [[String]] = []
+        for node in nodes {
+            let r = root(node.name)
+            if let i = groupIndex[r] {
+                groups[i].append(node.name)
+            } else {
+                groupIndex[r] = groups.count
+                groups.append([node.name])
+            }
+        }
+        return groups
+    }
+
+    /// The topics the sources of a sub-topology read (raw names).
+    package func sourceTopics(ofSubtopology names: [String]) -> [String] {
+        names.flatMap { name -> [String] in
+            if case .source(let topics)? = node(named: name)?.kind { return topics }
+            return []
+        }
+    }
+
+    /// Every topic the topology reads, raw names.
+    package var sourceTopics: [String] {
+        nodes.flatMap { node -> [String] in
+            if case .source(let topics) = node.kind { return topics }
+            return []
+        }
+    }
+
+    /// Every fixed topic the topology writes, raw names.
+    package var sinkTopics: [String] {
+        nodes.compactMap { node -> String? in
+            if case .sink(let topic) = node.kind { return topic }
+            return nil
+        }
+    }
+
+    /// Whether some sink picks its topic per record.
+    package var hasTopicExtractorSinks: Bool {
+        nodes.contains { if case .sink(nil) = $0.kind { return true } else { return false } }
+    }
+
+    /// `name` as the brokers know it: internal topics get `<applicationID>-` in front.
+    package func resolvedTopic(_ name: String, applicationID: String) -> String {
+        internalTopics[name] != nil ? "\(applicationID)-\(name)" : name
+    }
+}
+
+/// The serde given, else the configured default if it fits `T`.
+func resolve<T>(_ given: Serde<T>?, _ configured: AnySerde?, node: String, part: String) throws -> Serde<T> {
+    if let given { return given }
+    guard let configured else {
+        throw StreamsError.serdeMismatch(node: node, part: part, needed: "\(T.self)", configured: nil)
+    }
+    guard let typed = configured.typed(T.self) else {
+        throw StreamsError.serdeMismatch(node: node, part: part, needed: "\(T.self)", configured: configured.typeName)
+    }
+    return typed
+}
+
+extension Topology {
+    /// The partition count of each internal topic (raw names): its fixed count, else the largest
+    /// count among the topics read by the sub-topology that writes it.
+    package func internalTopicPartitions(sourcePartitions: [String: Int32]) -> [String: Int32] {
+        var counts = sourcePartitions
+        var result: [String: Int32] = [:]
+        let groups = subtopologies
+        var changed = true
+        while changed {
+            changed = false
+            for topic in internalTopics.values where result[topic.name] == nil {
+                if let fixed = topic.partitions {
+                    result[topic.name] = fixed
+                    counts[topic.name] = fixed
+                    changed = true
+                    continue
+                }
+                // The sub-topologies with a sink writing this topic.
+                let writers = groups.filter { names in
+                    names.contains { if case .sink(topic.name)? = node(named: $0)?.kind { return true } else { return false } }
+                }
+                let inputs = writers.flatMap { sourceTopics(ofSubtopology: $0) }
+                let known = inputs.compactMap { counts[$0] }
+                guard !inputs.isEmpty, known.count == inputs.count, let count = known.max() else { continue }
+                result[topic.name] = count
+                counts[topic.name] = count
+                changed = true
+            }
+        }
+        for topic in internalTopics.keys where result[topic] == nil { result[topic] = 1 }
+        return result
+    }
+}

@@ -1,0 +1,94 @@
+/// A printable picture of a topology, in Kafka Streams' `TopologyDescription` text format.
+public struct TopologyDescription: Sendable, CustomStringConvertible {
+    /// One connected part of the graph; each becomes one task per partition.
+    public struct Subtopology: Sendable {
+        public let id: Int
+        /// Nodes in Kafka Streams' order: larger sub-trees first, then by name.
+        public let nodes: [Node]
+    }
+
+    /// A node with its neighbours, by name.
+    public struct Node: Sendable {
+        public enum Kind: Sendable, Equatable {
+            case source(topics: [String])
+            case processor(stores: [String])
+            case sink(topic: String?)
+        }
+        public let name: String
+        public let kind: Kind
+        public let successors: [String]
+        public let predecessors: [String]
+    }
+
+    public let subtopologies: [Subtopology]
+
+    init(_ topology: Topology) {
+        var result: [Subtopology] = []
+        for (id, names) in topology.subtopologies.enumerated() {
+            let members = Set(names)
+            var children: [String: [String]] = [:]
+            for name in names {
+                for parent in topology.node(named: name)?.parents ?? [] where members.contains(parent) {
+                    children[parent, default: []].append(name)
+                }
+            }
+            var sizes: [String: Int] = [:]
+            func size(_ name: String) -> Int {
+                if let known = sizes[name] { return known }
+                let total = 1 + (children[name] ?? []).reduce(0) { $0 + size($1) }
+                sizes[name] = total
+                return total
+            }
+            let order: (String, String) -> Bool = { a, b in
+                let (sa, sb) = (size(a), size(b))
+                return sa != sb ? sa > sb : a < b
+            }
+            let nodes = names.sorted(by: order).map { name -> Node in
+                let definition = topology.node(named: name)
+                let kind: Node.Kind
+                switch definition?.kind {
+                case .source(let topics)?: kind = .source(topics: topics)
+                case .processor(let stores)?: kind = .processor(stores: stores)
+                case .sink(let topic)?: kind = .sink(topic: topic)
+                case nil: kind = .processor(stores: [])
+                }
+                return Node(
+                    name: name, kind: kind,
+                    successors: (children[name] ?? []).sorted(by: order),
+                    predecessors: (definition?.parents ?? []).sorted(by: order))
+            }
+            result.append(Subtopology(id: id, nodes: nodes))
+        }
+        subtopologies = result
+    }
+
+    /// The text Kafka Streams prints for `topology.describe()`.
+    public var description: String {
+        var text = "Topologies:\n "
+        for subtopology in subtopologies {
+            text += "  Sub-topology: \(subtopology.id)\n"
+            for node in subtopology.nodes {
+                text += "    " + node.text + "\n"
+            }
+            text += "\n"
+        }
+        return text
+    }
+}
+
+extension TopologyDescription.Node {
+    var text: String {
+        func names(_ list: [String]) -> String { list.isEmpty ? "none" : list.joined(separator: ", ") }
+        switch kind {
+        case .source(let topics):
+            return "Source: \(name) (topics: [\(topics.joined(separator: ", "))])\n      --> \(names(successors))"
+        case .processor(let stores):
+            return "Processor: \(name) (stores: [\(stores.joined(separator: ", "))])\n      --> \(names(successors))"
+                + "\n      <-- \(names(predecessors))"
+        case .sink(let topic?):
+            return "Sink: \(name) (topic: \(topic))\n      <-- \(names(predecessors))"
+        case .sink(nil):
+            return "Sink: \(name) (extractor class: TopicNameExtractor)\n      <-- \(names(predecessors))"
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import CRdKafka
+
+/// librdkafka's mock cluster, in this process: a Kafka-protocol broker on loopback TCP for tests and demos.
+///
+/// It lives as long as this object. Know its limits: each partition keeps at most about 5 MiB or
+/// 100,000 message sets (older data is dropped), there is no compaction, transactions don't isolate,
+/// and other processes can't create topics on it (they are auto-created with 4 partitions on first use).
+public final class EmbeddedKafka: @unchecked Sendable {
+    private let client: KafkaClient
+    private let cluster: OpaquePointer
+    /// `127.0.0.1:PORT` (a random free port).
+    public let bootstrapServers: String
+
+    public init(brokers: Int = 1) throws {
+        let config = KafkaClientConfig(["test.mock.num.brokers": String(brokers), "log_level": "3"])
+        client = try KafkaClient(type: RD_KAFKA_PRODUCER, conf: try config.makeConf(), servers: "(embedded)")
+        guard let cluster = rd_kafka_handle_mock_cluster(client.handle) else {
+            throw KafkaError(message: "librdkafka did not start a mock cluster")
+        }
+        self.cluster = cluster
+        bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
+    }
+
+    /// Creates `name` with `partitions` partitions (replication factor 1).
+    public func createTopic(_ name: String, partitions: Int32) throws {
+        let error = rd_kafka_mock_topic_create(cluster, name, partitions, 1)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR || error == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS else {
+            throw KafkaError(error, context: "Could not create topic '\(name)'")
+        }
+    }
+
+    /// Takes broker `id` (1-based) down, to test outages.
+    public func setBrokerDown(_ id: Int32) {
+        _ = rd_kafka_mock_broker_set_down(cluster, id)
+    }
+
+    /// Brings broker `id` back up.
+    public func setBrokerUp(_ id: Int32) {
+        _ = rd_kafka_mock_broker_set_up(cluster, id)
+    }
+}

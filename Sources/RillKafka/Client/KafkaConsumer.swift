@@ -1,0 +1,262 @@
+import CRdKafka
+import Logging
+import Rill
+import Synchronization
+
+/// A rebalance of a consumer group: partitions given to or taken from this consumer.
+public enum RebalanceEvent: Sendable {
+    case assigned([TopicPartition])
+    case revoked([TopicPartition])
+}
+
+/// A Kafka consumer (librdkafka's high-level consumer): group membership, batch polling, explicit commits.
+public final class KafkaConsumer: @unchecked Sendable {
+    private let client: KafkaClient
+    private let queue: OpaquePointer
+    private let callbacks: Callbacks
+    private let logger: Logger
+    private let closed = Atomic<Bool>(false)
+    private var buffer: [UnsafeMutablePointer<rd_kafka_message_t>?] = []
+
+    /// What librdkafka's rebalance callback reaches through its opaque pointer.
+    final class Callbacks: @unchecked Sendable {
+        var rebalance: (@Sendable (RebalanceEvent) -> Void)?
+        let logger: Logger
+        init(logger: Logger) { self.logger = logger }
+    }
+
+    /// Called on the polling thread when partitions are assigned or revoked, before librdkafka applies the change.
+    public var rebalanceHandler: (@Sendable (RebalanceEvent) -> Void)? {
+        get { callbacks.rebalance }
+        set { callbacks.rebalance = newValue }
+    }
+
+    public init(config: KafkaClientConfig, logger: Logger = Logger(label: "rill.kafka.consumer")) throws {
+        let conf = try config.makeConf()
+        let callbacks = Callbacks(logger: logger)
+        self.callbacks = callbacks
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(callbacks).toOpaque())
+        rd_kafka_conf_set_rebalance_cb(conf) { handle, error, partitions, opaque in
+            guard let handle, let opaque else { return }
+            let callbacks = Unmanaged<Callbacks>.fromOpaque(opaque).takeUnretainedValue()
+            let list = partitions.map(topicPartitions) ?? []
+            let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+            switch error {
+            case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+                callbacks.rebalance?(.assigned(list))
+                if cooperative {
+                    if let e = rd_kafka_incremental_assign(handle, partitions) { rd_kafka_error_destroy(e) }
+                } else {
+                    rd_kafka_assign(handle, partitions)
+                }
+            case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+                callbacks.rebalance?(.revoked(list))
+                if cooperative {
+                    if let e = rd_kafka_incremental_unassign(handle, partitions) { rd_kafka_error_destroy(e) }
+                } else {
+                    rd_kafka_assign(handle, nil)
+                }
+            default:
+                callbacks.logger.warning("Rebalance error: \(String(cString: rd_kafka_err2str(error)))")
+                rd_kafka_assign(handle, nil)
+            }
+        }
+        client = try KafkaClient(
+            type: RD_KAFKA_CONSUMER, conf: conf, servers: config.bootstrapServers, callbackTarget: callbacks)
+        rd_kafka_poll_set_consumer(client.handle)
+        guard let queue = rd_kafka_queue_get_consumer(client.handle) else {
+            throw KafkaError(message: "librdkafka gave no consumer queue")
+        }
+        self.queue = queue
+        self.logger = logger
+    }
+
+    /// Joins the group and subscribes to `topics`.
+    public func subscribe(_ topics: [String]) throws {
+        let list = rd_kafka_topic_partition_list_new(Int32(topics.count))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for topic in topics { rd_kafka_topic_partition_list_add(list, topic, -1) }
+        let error = rd_kafka_subscribe(client.handle, list)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(error, context: "Could not subscribe to \(topics)")
+        }
+    }
+
+    /// Reads the given partitions from the given offsets (-2 beginning, -1 end, -1000 committed), without the group.
+    public func assign(_ partitions: [TopicPartition: Int64]) throws {
+        let list = makeList(partitions.map { ($0.key, $0.value, nil) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let error = rd_kafka_assign(client.handle, list)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(error, context: "Could not assign partitions") }
+    }
+
+    /// Up to `max` records, waiting at most `timeoutMs` for the first. Serves rebalance callbacks.
+    ///
+    /// Throws when a partition's position was reset (the records there were lost to retention) and on
+    /// fatal errors; transient errors (a broker going away) are logged and retried by librdkafka.
+    public func poll(max: Int, timeoutMs: Int32) throws -> [ConsumedRecord] {
+        if buffer.count < max { buffer = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: max) }
+        let count = buffer.withUnsafeMutableBufferPointer { pointer in
+            rd_kafka_consume_batch_queue(queue, Int32(timeoutMs), pointer.baseAddress, max)
+        }
+        guard count > 0 else { return [] }
+        var records: [ConsumedRecord] = []
+        records.reserveCapacity(count)
+        var failure: KafkaError?
+        for index in 0..<count {
+            guard let message = buffer[index] else { continue }
+            defer { rd_kafka_message_destroy(message) }
+            let m = message.pointee
+            if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
+                let where_ = m.rkt.map { "topic '\(String(cString: rd_kafka_topic_name($0)))' partition \(m.partition)" } ?? "consumer"
+                let error = KafkaError(m.err, context: "Consumer error on \(where_)")
+                if m.err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET || m.err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE
+                    || m.err == RD_KAFKA_RESP_ERR__FATAL
+                {
+                    failure = failure ?? error
+                } else {
+                    logger.warning("\(error)")
+                }
+                continue
+            }
+            var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+            let timestamp = rd_kafka_message_timestamp(message, &timestampType)
+            records.append(
+                ConsumedRecord(
+                    topic: String(cString: rd_kafka_topic_name(m.rkt)), partition: m.partition, offset: m.offset,
+                    timestamp: timestamp,
+                    key: m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) },
+                    value: m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) },
+                    headers: headers(of: message)))
+        }
+        if let failure { throw failure }
+        return records
+    }
+
+    private func headers(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> Headers {
+        var native: OpaquePointer?
+        guard rd_kafka_message_headers(message, &native) == RD_KAFKA_RESP_ERR_NO_ERROR, let native else {
+            return Headers()
+        }
+        var headers = Headers()
+        var index = 0
+        var name: UnsafePointer<CChar>?
+        var value: UnsafeRawPointer?
+        var size = 0
+        while rd_kafka_header_get_all(native, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+            headers.add(
+                name.map { String(cString: $0) } ?? "",
+                value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) })
+            index += 1
+        }
+        return headers
+    }
+
+    /// Commits `offsets` (the next offset to read per partition) synchronously, with optional metadata.
+    public func commit(_ offsets: [TopicPartition: (offset: Int64, metadata: String?)]) throws {
+        guard !offsets.isEmpty else { return }
+        let list = makeList(offsets.map { ($0.key, $0.value.offset, $0.value.metadata) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let error = rd_kafka_commit(client.handle, list, 0)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(error, context: "Commit of \(offsets.count) partition offsets failed")
+        }
+    }
+
+    /// The committed offsets (and metadata) of `partitions`; partitions with none are absent.
+    public func committed(_ partitions: [TopicPartition], timeoutMs: Int32) throws
+        -> [TopicPartition: (offset: Int64, metadata: String?)]
+    {
+        let list = makeList(partitions.map { ($0, -1001, nil) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let error = rd_kafka_committed(client.handle, list, timeoutMs)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(error, context: "Fetching committed offsets failed")
+        }
+        var result: [TopicPartition: (offset: Int64, metadata: String?)] = [:]
+        for i in 0..<Int(list.pointee.cnt) {
+            let element = list.pointee.elems[i]
+            guard element.offset >= 0 else { continue }
+            var metadata: String?
+            if let bytes = element.metadata, element.metadata_size > 0 {
+                metadata = String(decoding: UnsafeRawBufferPointer(start: bytes, count: element.metadata_size), as: UTF8.self)
+            }
+            result[TopicPartition(topic: String(cString: element.topic), partition: element.partition)] =
+                (element.offset, metadata)
+        }
+        return result
+    }
+
+    /// The partitions currently assigned to this consumer.
+    public func assignment() throws -> [TopicPartition] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        let error = rd_kafka_assignment(client.handle, &list)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { throw KafkaError(error, context: "Assignment") }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return topicPartitions(list)
+    }
+
+    /// Stops fetching `partitions` until resumed.
+    public func pause(_ partitions: [TopicPartition]) throws {
+        let list = makeList(partitions.map { ($0, -1001, nil) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        rd_kafka_pause_partitions(client.handle, list)
+    }
+
+    /// Fetches `partitions` again.
+    public func resume(_ partitions: [TopicPartition]) throws {
+        let list = makeList(partitions.map { ($0, -1001, nil) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        rd_kafka_resume_partitions(client.handle, list)
+    }
+
+    /// The low and high watermark offsets of a partition, from the broker.
+    public func watermarks(_ partition: TopicPartition, timeoutMs: Int32) throws -> (low: Int64, high: Int64) {
+        try client.watermarks(partition, timeoutMs: timeoutMs)
+    }
+
+    /// The partition count of `topic`, or `nil` when it does not exist (never creates it).
+    public func partitionCount(topic: String, timeoutMs: Int32) throws -> Int32? {
+        try client.partitionCount(topic: topic, timeoutMs: timeoutMs)
+    }
+
+    /// Leaves the group (revoking partitions through the rebalance handler). Idempotent.
+    public func close() {
+        guard !closed.exchange(true, ordering: .relaxed) else { return }
+        rd_kafka_consumer_close(client.handle)
+    }
+
+    deinit {
+        close()
+        rd_kafka_queue_destroy(queue)
+    }
+}
+
+func topicPartitions(_ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) -> [TopicPartition] {
+    (0..<Int(list.pointee.cnt)).map { i in
+        TopicPartition(topic: String(cString: list.pointee.elems[i].topic), partition: list.pointee.elems[i].partition)
+    }
+}
+
+/// A librdkafka partition list; metadata strings are copied with malloc, which librdkafka frees.
+func makeList(_ entries: [(TopicPartition, Int64, String?)]) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {
+    let list = rd_kafka_topic_partition_list_new(Int32(entries.count))!
+    for (partition, offset, metadata) in entries {
+        let element = rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)!
+        element.pointee.offset = offset
+        if let metadata {
+            let bytes = Array(metadata.utf8)
+            if let copy = malloc(max(bytes.count, 1)) {
+                bytes.withUnsafeBytes { buffer in
+                    if let base = buffer.baseAddress { copy.copyMemory(from: base, byteCount: buffer.count) }
+                }
+                element.pointee.metadata = copy
+                element.pointee.metadata_size = bytes.count
+            }
+        }
+    }
+    return list
+}
+
+import Foundation

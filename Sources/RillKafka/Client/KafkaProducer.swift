@@ -1,0 +1,150 @@
+import CRdKafka
+import Logging
+import Rill
+import Synchronization
+
+/// A Kafka producer (librdkafka). Sends are asynchronous; ``flush(timeoutMs:)`` waits for delivery
+/// and reports the first delivery failure since the last flush.
+public final class KafkaProducer: @unchecked Sendable {
+    private let client: KafkaClient
+    private let deliveries: DeliveryState
+    private let logger: Logger
+
+    /// Delivery failures, recorded by librdkafka's delivery-report callback.
+    final class DeliveryState: Sendable {
+        let failure = Mutex<(count: Int, first: KafkaError?)>((0, nil))
+    }
+
+    public init(config: KafkaClientConfig, logger: Logger = Logger(label: "rill.kafka.producer")) throws {
+        var config = config
+        if config["partitioner"] == nil { config["partitioner"] = "murmur2_random" }  // where Java clients put keys
+        let conf = try config.makeConf()
+        let state = DeliveryState()
+        deliveries = state
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(state).toOpaque())
+        rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
+            guard let message, let opaque, message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR else { return }
+            let state = Unmanaged<DeliveryState>.fromOpaque(opaque).takeUnretainedValue()
+            let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
+            let error = KafkaError(
+                message.pointee.err, context: "Delivery to topic '\(topic)' partition \(message.pointee.partition) failed")
+            state.failure.withLock { failure in
+                failure.count += 1
+                if failure.first == nil { failure.first = error }
+            }
+        }
+        client = try KafkaClient(
+            type: RD_KAFKA_PRODUCER, conf: conf, servers: config.bootstrapServers, callbackTarget: state)
+        self.logger = logger
+    }
+
+    /// Enqueues one record. `partition` nil uses the partitioner; `timestamp` nil lets librdkafka stamp it.
+    /// When librdkafka's queue is full, serves delivery reports and retries.
+    public func send(
+        topic: String, partition: Int32?, key: [UInt8]?, value: [UInt8]?, timestamp: Int64?, headers: Headers
+    ) throws {
+        var nativeHeaders: OpaquePointer? = nil
+        if !headers.isEmpty {
+            nativeHeaders = rd_kafka_headers_new(headers.count)
+            for header in headers {
+                if let bytes = header.value {
+                    bytes.withUnsafeBytes { buffer in
+                        _ = rd_kafka_header_add(nativeHeaders, header.key, -1, buffer.baseAddress, buffer.count)
+                    }
+                } else {
+                    _ = rd_kafka_header_add(nativeHeaders, header.key, -1, nil, 0)
+                }
+            }
+        }
+        var error: rd_kafka_resp_err_t
+        repeat {
+            error = topic.withCString { topicName in
+                withOptionalBytes(key) { keyPointer, keyCount in
+                    withOptionalBytes(value) { valuePointer, valueCount in
+                        var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 7)
+                        var n = 0
+                        fields[n].vtype = RD_KAFKA_VTYPE_TOPIC
+                        fields[n].u.cstr = topicName
+                        n += 1
+                        fields[n].vtype = RD_KAFKA_VTYPE_PARTITION
+                        fields[n].u.i32 = partition ?? -1
+                        n += 1
+                        fields[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                        fields[n].u.i = RD_KAFKA_MSG_F_COPY
+                        n += 1
+                        fields[n].vtype = RD_KAFKA_VTYPE_VALUE
+                        fields[n].u.mem.ptr = UnsafeMutableRawPointer(mutating: valuePointer)
+                        fields[n].u.mem.size = valueCount
+                        n += 1
+                        fields[n].vtype = RD_KAFKA_VTYPE_KEY
+                        fields[n].u.mem.ptr = UnsafeMutableRawPointer(mutating: keyPointer)
+                        fields[n].u.mem.size = keyCount
+                        n += 1
+                        if let timestamp {
+                            fields[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP
+                            fields[n].u.i64 = timestamp
+                            n += 1
+                        }
+                        if let nativeHeaders {
+                            fields[n].vtype = RD_KAFKA_VTYPE_HEADERS
+                            fields[n].u.headers = nativeHeaders
+                            n += 1
+                        }
+                        let result = fields.withUnsafeBufferPointer { rd_kafka_produceva(client.handle, $0.baseAddress, n) }
+                        let code = rd_kafka_error_code(result)
+                        if let result { rd_kafka_error_destroy(result) }
+                        return code
+                    }
+                }
+            }
+            if error == RD_KAFKA_RESP_ERR__QUEUE_FULL { rd_kafka_poll(client.handle, 10) }
+        } while error == RD_KAFKA_RESP_ERR__QUEUE_FULL
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            // On failure the headers were not handed over.
+            if let nativeHeaders { rd_kafka_headers_destroy(nativeHeaders) }
+            throw KafkaError(error, context: "Could not send to topic '\(topic)'")
+        }
+    }
+
+    /// Serves delivery reports; `timeoutMs` 0 does not block.
+    public func poll(timeoutMs: Int32 = 0) {
+        rd_kafka_poll(client.handle, timeoutMs)
+    }
+
+    /// Waits until every sent record is delivered; throws the first delivery failure since the last flush.
+    public func flush(timeoutMs: Int32) throws {
+        let error = rd_kafka_flush(client.handle, timeoutMs)
+        let failure = deliveries.failure.withLock { failure -> (Int, KafkaError?) in
+            let result = (failure.count, failure.first)
+            failure = (0, nil)
+            return result
+        }
+        if let first = failure.1 {
+            throw KafkaError(code: first.code, message: "\(failure.0) record(s) not delivered; first: \(first.message)")
+        }
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(
+                error, context: "Flush to bootstrap.servers=\(client.servers) did not finish within \(timeoutMs) ms "
+                    + "(\(rd_kafka_outq_len(client.handle)) records outstanding)")
+        }
+    }
+
+    /// Records handed to the producer and not yet delivered or failed.
+    public var outstanding: Int32 { rd_kafka_outq_len(client.handle) }
+
+    /// The partition count of `topic`, or `nil` when it does not exist (never creates it).
+    public func partitionCount(topic: String, timeoutMs: Int32) throws -> Int32? {
+        try client.partitionCount(topic: topic, timeoutMs: timeoutMs)
+    }
+
+    deinit {
+        rd_kafka_flush(client.handle, 5_000)
+    }
+}
+
+/// Calls `body` with a pointer and count for `bytes`, or (nil, 0) for nil.
+@inline(__always)
+func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawPointer?, Int) -> R) -> R {
+    guard let bytes else { return body(nil, 0) }
+    return bytes.withUnsafeBytes { body($0.baseAddress, $0.count) }
+}

@@ -1,0 +1,298 @@
+import CRdKafka
+import Foundation
+import Logging
+import Rill
+import Synchronization
+
+/// Runs a ``Topology`` on Kafka: stream threads consume the input partitions of this worker's share
+/// of the application's consumer group, process them task by task, produce to sinks, and commit.
+///
+/// ```swift
+/// var config = StreamsConfig(applicationID: "calls-app", bootstrapServers: "localhost:9092")
+/// let streams = try KafkaStreams(topology, config: config)
+/// try streams.start()
+/// // ...
+/// streams.close()
+/// ```
+/// Or `try await streams.run()`, which returns after a graceful shutdown (task cancellation closes it).
+public final class KafkaStreams: @unchecked Sendable {
+    /// The lifecycle, as Kafka Streams': `created → rebalancing ⇄ running → pendingShutdown → notRunning`,
+    /// or `pendingError → error` when a stream thread fails.
+    public enum State: String, Sendable {
+        case created, rebalancing, running, pendingShutdown, notRunning, pendingError, error
+
+        var isTerminal: Bool { self == .notRunning || self == .error }
+    }
+
+    public let topology: Topology
+    public let config: StreamsConfig
+    private let logger: Logger
+    private let consumerConfig: KafkaClientConfig
+    private let producerConfig: KafkaClientConfig
+    private let adminConfig: KafkaClientConfig
+
+    private struct Shared {
+        var state: State = .created
+        var threads: [StreamThread] = []
+        var failure: Error?
+        var listener: (@Sendable (State, State) -> Void)?
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let shared = Mutex(Shared())
+
+    /// Checks the topology and the configuration; a client property librdkafka rejects is an error naming it.
+    public init(_ topology: Topology, config: StreamsConfig, logger: Logger = Logger(label: "rill")) throws {
+        try topology.validate()
+        guard !config.applicationID.isEmpty else {
+            throw RuntimeError.invalidClientProperty(key: "application.id", reason: "is required")
+        }
+        guard !config.bootstrapServers.isEmpty else {
+            throw RuntimeError.invalidClientProperty(key: "bootstrap.servers", reason: "is required")
+        }
+        self.topology = topology
+        self.config = config
+        self.logger = logger
+
+        var common: [String: String] = ["bootstrap.servers": config.bootstrapServers]
+        var consumer: [String: String] = [
+            "group.id": config.applicationID,
+            "enable.auto.commit": "false",
+            "enable.auto.offset.store": "false",
+            "auto.offset.reset": "earliest",
+        ]
+        var producer: [String: String] = ["linger.ms": "5"]
+        if config.processingGuarantee == .exactlyOnceV2 {
+            consumer["isolation.level"] = "read_committed"
+        }
+        for (key, value) in config.clientProperties {
+            if key.hasPrefix("consumer.") {
+                consumer[String(key.dropFirst("consumer.".count))] = value
+            } else if key.hasPrefix("producer.") {
+                producer[String(key.dropFirst("producer.".count))] = value
+            } else if key.hasPrefix("admin.") {
+                continue
+            } else {
+                common[key] = value
+            }
+        }
+        consumerConfig = KafkaClientConfig(common.merging(consumer) { _, new in new })
+        producerConfig = KafkaClientConfig(common.merging(producer) { _, new in new })
+        adminConfig = KafkaClientConfig(common)
+        try Self.validate(consumerConfig.properties, producerConfig.properties)
+    }
+
+    // MARK: - State
+
+    /// The current state.
+    public var state: State { shared.withLock { $0.state } }
+
+    /// The error that stopped the application, when ``state`` is `error`.
+    public var failure: Error? { shared.withLock { $0.failure } }
+
+    /// Called with `(new, old)` on every state change, from the thread that caused it.
+    public func setStateListener(_ listener: @escaping @Sendable (State, State) -> Void) {
+        shared.withLock { $0.listener = listener }
+    }
+
+    /// Records processed, dropped and dead-lettered so far, over all threads.
+    public var metrics: (processed: Int64, dropped: Int64, deadLettered: Int64) {
+        let threads = shared.withLock { $0.threads }
+        var sum = TaskMetrics()
+        for thread in threads { sum.add(thread.metrics) }
+        return (sum.processedRecords, sum.droppedRecords, sum.deadLetterRecords)
+    }
+
+    @discardableResult
+    private func transition(to new: State, allowedFrom: Set<State>? = nil) -> Bool {
+        var callback: (@Sendable (State, State) -> Void)?
+        var old = State.created
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        let changed = shared.withLock { shared -> Bool in
+            old = shared.state
+            if let allowedFrom, !allowedFrom.contains(old) { return false }
+            guard old != new, !old.isTerminal || new == .error else { return false }
+            shared.state = new
+            callback = shared.listener
+            if new.isTerminal {
+                waiters = shared.waiters
+                shared.waiters = []
+            }
+            return true
+        }
+        guard changed else { return false }
+        logger.info("State transition from \(old.rawValue) to \(new.rawValue)")
+        callback?(new, old)
+        for waiter in waiters { waiter.resume() }
+        return true
+    }
+
+    // MARK: - Lifecycle
+
+    /// Connects, checks topics, creates internal topics and starts the stream threads.
+    ///
+    /// Fails with an error naming the bootstrap servers when no broker answers within
+    /// `rill.startup.timeout.ms`, and naming the topics when an input or output topic is missing.
+    public func start() throws {
+        guard transition(to: .rebalancing, allowedFrom: [.created]) else {
+            throw RuntimeError.illegalState("KafkaStreams can only start once, from created (it is \(state.rawValue))")
+        }
+        do {
+            try prepareTopics()
+            var threads: [StreamThread] = []
+            for index in 0..<max(1, config.numStreamThreads) {
+                threads.append(
+                    try StreamThread(
+                        index: index, topology: topology, config: config, consumerConfig: consumerConfig,
+                        producerConfig: producerConfig, logger: logger,
+                        onStateChange: { [weak self] _, _ in self?.threadStateChanged() },
+                        onFailure: { [weak self] thread, error in self?.threadFailed(thread, error) }))
+            }
+            shared.withLock { $0.threads = threads }
+            for thread in threads { thread.start() }
+        } catch {
+            shared.withLock { $0.failure = error }
+            transition(to: .error)
+            throw error
+        }
+    }
+
+    /// Stops processing: each thread commits what it processed, closes its tasks and leaves the group.
+    /// Returns false when some thread did not stop within `timeout`.
+    @discardableResult
+    public func close(timeout: Duration = .seconds(30)) -> Bool {
+        let threads = shared.withLock { $0.threads }
+        if state == .created {
+            transition(to: .notRunning)
+            return true
+        }
+        transition(to: .pendingShutdown, allowedFrom: [.rebalancing, .running])
+        for thread in threads { thread.requestStop() }
+        var allStopped = true
+        for thread in threads where !thread.awaitStop(timeout: timeout) {
+            logger.warning("Stream thread \(thread.name) did not stop within \(timeout)")
+            allStopped = false
+        }
+        if state == .pendingShutdown { transition(to: .notRunning) }
+        return allStopped
+    }
+
+    /// Starts (if not started) and runs until closed; throws the error that stopped it, if any.
+    /// Cancelling the calling task closes the application gracefully.
+    public func run() async throws {
+        if state == .created { try start() }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let done = shared.withLock { shared -> Bool in
+                    if shared.state.isTerminal { return true }
+                    shared.waiters.append(continuation)
+                    return false
+                }
+                if done { continuation.resume() }
+            }
+        } onCancel: {
+            Thread { [self] in close() }.start()
+        }
+        if let failure = self.failure, state == .error { throw failure }
+    }
+
+    private func threadStateChanged() {
+        let (threads, current) = shared.withLock { ($0.threads, $0.state) }
+        guard current == .rebalancing || current == .running else { return }
+        let states = threads.map(\.state)
+        if !states.isEmpty, states.allSatisfy({ $0 == .running }) {
+            transition(to: .running)
+        } else if states.contains(where: { $0 == .starting || $0 == .partitionsRevoked || $0 == .partitionsAssigned }) {
+            transition(to: .rebalancing)
+        }
+    }
+
+    private func threadFailed(_ failed: StreamThread, _ error: Error) {
+        let failure = RuntimeError.streamThreadDied(thread: failed.name, reason: "\(error)")
+        shared.withLock { if $0.failure == nil { $0.failure = failure } }
+        guard transition(to: .pendingError, allowedFrom: [.rebalancing, .running, .pendingShutdown]) else { return }
+        // Stop the others from another thread: the failed one is still unwinding.
+        Thread { [self] in
+            let threads = shared.withLock { $0.threads }
+            for thread in threads where thread !== failed { thread.requestStop() }
+            for thread in threads where thread !== failed { _ = thread.awaitStop(timeout: .seconds(30)) }
+            transition(to: .error)
+        }.start()
+    }
+
+    // MARK: - Topics
+
+    private func prepareTopics() throws {
+        let admin = try KafkaAdmin(config: adminConfig, logger: logger)
+        let timeout = Int32(clamping: config.startupTimeoutMs)
+        let existing: [String: Int32]
+        do {
+            existing = try admin.listTopics(timeoutMs: timeout)
+        } catch {
+            throw RuntimeError.brokerUnreachable(
+                servers: config.bootstrapServers, timeoutMs: config.startupTimeoutMs, reason: "\(error)")
+        }
+        let app = config.applicationID
+        let internalNames = Set(topology.internalTopics.keys)
+        let sources = topology.sourceTopics.filter { !internalNames.contains($0) }
+        let missingSources = Array(Set(sources.filter { existing[$0] == nil })).sorted()
+        guard missingSources.isEmpty else {
+            throw RuntimeError.missingSourceTopics(missingSources, servers: config.bootstrapServers)
+        }
+        let sinks = topology.sinkTopics.filter { !internalNames.contains($0) }
+        let missingSinks = Array(Set(sinks.filter { existing[$0] == nil })).sorted()
+        guard missingSinks.isEmpty else {
+            throw RuntimeError.missingSinkTopics(missingSinks, servers: config.bootstrapServers)
+        }
+
+        var wanted: [String: Int32] = [:]
+        let sourceCounts = Dictionary(uniqueKeysWithValues: sources.compactMap { t in existing[t].map { (t, $0) } })
+        for (name, count) in topology.internalTopicPartitions(sourcePartitions: sourceCounts) {
+            wanted["\(app)-\(name)"] = count
+        }
+        let maxSource = sourceCounts.values.max() ?? 1
+        for handling in [config.deserializationExceptionHandler, config.processingExceptionHandler] {
+            if case .deadLetter(let topic) = handling, existing[topic] == nil { wanted[topic] = maxSource }
+        }
+        try ensureTopics(wanted, existing: existing, admin: admin, timeout: timeout)
+    }
+
+    /// Creates missing topics; fails when an existing internal topic has another partition count.
+    private func ensureTopics(_ wanted: [String: Int32], existing: [String: Int32], admin: KafkaAdmin, timeout: Int32) throws {
+        let missing = wanted.filter { existing[$0.key] == nil }
+        if !missing.isEmpty {
+            logger.info("Creating topics \(missing.keys.sorted())")
+            do {
+                try admin.createTopics(
+                    missing.map { NewTopic(name: $0.key, partitions: $0.value) }.sorted { $0.name < $1.name },
+                    timeoutMs: timeout)
+            } catch {
+                logger.warning("Could not create topics \(missing.keys.sorted()): \(error)")
+            }
+        }
+        let now = missing.isEmpty ? existing : try admin.partitionCounts(topics: Array(wanted.keys), timeoutMs: timeout)
+        for (topic, expected) in wanted.sorted(by: { $0.key < $1.key }) {
+            guard let actual = now[topic] else {
+                throw RuntimeError.illegalState("Could not create topic '\(topic)' on the brokers at \(config.bootstrapServers)")
+            }
+            if actual != expected && topic.hasPrefix(config.applicationID + "-") {
+                logger.warning("Internal topic '\(topic)' has \(actual) partitions (wanted \(expected))")
+            }
+        }
+    }
+
+    /// Sets every client property on a throwaway librdkafka configuration, so a bad key fails now, by name.
+    private static func validate(_ configs: [String: String]...) throws {
+        for properties in configs {
+            guard let conf = rd_kafka_conf_new() else { continue }
+            defer { rd_kafka_conf_destroy(conf) }
+            var errstr = [CChar](repeating: 0, count: 512)
+            for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
+                let result = rd_kafka_conf_set(conf, key, value, &errstr, errstr.count)
+                if result != RD_KAFKA_CONF_OK {
+                    let reason = String(decoding: errstr.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                    throw RuntimeError.invalidClientProperty(key: key, reason: reason)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import Rill
+
+/// Why a streams application can't start or had to stop; the message names the topic, servers or key at fault.
+public enum RuntimeError: Error, CustomStringConvertible, Sendable {
+    case brokerUnreachable(servers: String, timeoutMs: Int64, reason: String)
+    case missingSourceTopics([String], servers: String)
+    case missingSinkTopics([String], servers: String)
+    case internalTopicPartitions(topic: String, expected: Int32, actual: Int32)
+    case invalidClientProperty(key: String, reason: String)
+    case illegalState(String)
+    case streamThreadDied(thread: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .brokerUnreachable(let servers, let timeoutMs, let reason):
+            return "Could not reach Kafka at bootstrap.servers=\(servers) within \(timeoutMs) ms: \(reason)"
+        case .missingSourceTopics(let topics, let servers):
+            return "Source topic\(topics.count == 1 ? "" : "s") \(topics.map { "'\($0)'" }.joined(separator: ", ")) "
+                + "not found on the brokers at \(servers): create \(topics.count == 1 ? "it" : "them") first"
+        case .missingSinkTopics(let topics, let servers):
+            return "Output topic\(topics.count == 1 ? "" : "s") \(topics.map { "'\($0)'" }.joined(separator: ", ")) "
+                + "not found on the brokers at \(servers): create \(topics.count == 1 ? "it" : "them") first"
+        case .internalTopicPartitions(let topic, let expected, let actual):
+            return "Internal topic '\(topic)' has \(actual) partitions but needs \(expected): delete it or fix its partition count"
+        case .invalidClientProperty(let key, let reason):
+            return "Invalid configuration '\(key)': \(reason)"
+        case .illegalState(let message):
+            return message
+        case .streamThreadDied(let thread, let reason):
+            return "Stream thread \(thread) stopped: \(reason)"
+        }
+    }
+}

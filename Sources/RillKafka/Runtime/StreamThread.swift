@@ -1,0 +1,284 @@
+import Foundation
+import Logging
+import Rill
+import Synchronization
+
+/// One stream thread: its own consumer and producer, and the tasks of the partitions assigned to it,
+/// processed in a tight synchronous loop.
+final class StreamThread: @unchecked Sendable {
+    enum State: Sendable, Equatable {
+        case created, starting, partitionsRevoked, partitionsAssigned, running, pendingShutdown, dead
+    }
+
+    let name: String
+    private let topology: Topology
+    private let config: StreamsConfig
+    private let logger: Logger
+    private let consumer: KafkaConsumer
+    private let producer: KafkaProducer
+    private let collector: ProducerCollector
+    private let onStateChange: @Sendable (StreamThread, State) -> Void
+    private let onFailure: @Sendable (StreamThread, Error) -> Void
+
+    private let stopRequested = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private let stateBox = Mutex<State>(.created)
+
+    /// Sub-topology index of each input topic (resolved names).
+    private let subtopologyByTopic: [String: Int]
+    private var tasks: [TaskID: RunningTask] = [:]
+    private var taskByPartition: [TopicPartition: RunningTask] = [:]
+    private var lastCommit = ContinuousClock.now
+    private let commitInterval: Duration
+
+    /// A task with its buffered input and consumed positions.
+    final class RunningTask {
+        let task: StreamTask
+        var group = PartitionGroup()
+        /// Next offset to commit per partition (last processed + 1).
+        var processed: [TopicPartition: Int64] = [:]
+        var committed: [TopicPartition: Int64] = [:]
+        init(task: StreamTask) { self.task = task }
+    }
+
+    init(
+        index: Int, topology: Topology, config: StreamsConfig, consumerConfig: KafkaClientConfig,
+        producerConfig: KafkaClientConfig, logger: Logger,
+        onStateChange: @escaping @Sendable (StreamThread, State) -> Void,
+        onFailure: @escaping @Sendable (StreamThread, Error) -> Void
+    ) throws {
+        name = "\(config.applicationID)-StreamThread-\(index + 1)"
+        self.topology = topology
+        self.config = config
+        var threadLogger = logger
+        threadLogger[metadataKey: "thread"] = "\(name)"
+        self.logger = threadLogger
+        var consumerConfig = consumerConfig
+        consumerConfig["client.id"] = consumerConfig["client.id"] ?? "\(name)-consumer"
+        var producerConfig = producerConfig
+        producerConfig["client.id"] = producerConfig["client.id"] ?? "\(name)-producer"
+        consumer = try KafkaConsumer(config: consumerConfig, logger: threadLogger)
+        producer = try KafkaProducer(config: producerConfig, logger: threadLogger)
+        collector = ProducerCollector(producer: producer)
+        self.onStateChange = onStateChange
+        self.onFailure = onFailure
+        commitInterval = .milliseconds(config.commitIntervalMs)
+        var byTopic: [String: Int] = [:]
+        for (index, names) in topology.subtopologies.enumerated() {
+            for topic in topology.sourceTopics(ofSubtopology: names) {
+                byTopic[topology.resolvedTopic(topic, applicationID: config.applicationID)] = index
+            }
+        }
+        subtopologyByTopic = byTopic
+    }
+
+    var state: State { stateBox.withLock { $0 } }
+
+    private func setState(_ new: State) {
+        let changed = stateBox.withLock { state -> Bool in
+            guard state != new, state != .dead else { return false }
+            state = new
+            return true
+        }
+        if changed { onStateChange(self, new) }
+    }
+
+    /// Starts the thread's loop.
+    func start() {
+        setState(.starting)
+        let thread = Thread { [self] in run() }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Asks the loop to stop after its current iteration; it then commits and closes.
+    func requestStop() {
+        stopRequested.store(true, ordering: .relaxed)
+    }
+
+    /// Waits for the loop to end; false on timeout.
+    func awaitStop(timeout: Duration) -> Bool {
+        let result = finished.wait(timeout: .now() + .milliseconds(Int(timeout.components.seconds * 1000)))
+        if result == .success { finished.signal() }
+        return result == .success
+    }
+
+    // MARK: - The loop
+
+    private func run() {
+        defer { finished.signal() }
+        do {
+            consumer.rebalanceHandler = { [unowned self] event in
+                do {
+                    switch event {
+                    case .assigned(let partitions): try self.assign(partitions)
+                    case .revoked(let partitions): try self.revoke(partitions)
+                    }
+                } catch {
+                    self.rebalanceError = error
+                }
+            }
+            try consumer.subscribe(Array(subtopologyByTopic.keys).sorted())
+            while !stopRequested.load(ordering: .relaxed) {
+                try runOnce()
+            }
+            setState(.pendingShutdown)
+            try commit(tasks.values)
+            closeAllTasks()
+            consumer.close()
+            setState(.dead)
+        } catch {
+            logger.error("Stream thread failed: \(error)")
+            closeAllTasks()
+            consumer.close()
+            setState(.dead)
+            onFailure(self, error)
+        }
+    }
+
+    private var rebalanceError: Error?
+
+    private func runOnce() throws {
+        let hasBuffered = tasks.values.contains { $0.group.buffered > 0 }
+        let records = try consumer.poll(max: 2000, timeoutMs: hasBuffered ? 0 : 100)
+        if let error = rebalanceError {
+            rebalanceError = nil
+            throw error
+        }
+        for record in records {
+            let partition = TopicPartition(topic: record.topic, partition: record.partition)
+            guard let running = taskByPartition[partition] else { continue }
+            running.group.append(record, to: partition)
+        }
+        for running in tasks.values where running.group.buffered > 0 {
+            try process(running, max: 1000)
+        }
+        for running in tasks.values {
+            try running.task.maybePunctuateWallClockTime()
+        }
+        producer.poll(timeoutMs: 0)
+        let commitRequested = tasks.values.contains { $0.task.state.commitRequested }
+        if commitRequested || ContinuousClock.now - lastCommit >= commitInterval {
+            try commit(tasks.values)
+        }
+        publishMetrics()
+    }
+
+    private func process(_ running: RunningTask, max: Int) throws {
+        var count = 0
+        while count < max, let record = running.group.next() {
+            let raw = RawRecord(
+                topic: record.topic, partition: record.partition, offset: record.offset, timestamp: record.timestamp,
+                key: record.key, value: record.value, headers: record.headers)
+            try running.task.process(raw)
+            running.processed[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
+            try running.task.maybePunctuateStreamTime()
+            count += 1
+        }
+    }
+
+    /// Flushes the producer, then commits the processed offsets of `tasks` (with their stream time).
+    private func commit<C: Collection>(_ tasks: C) throws where C.Element == RunningTask {
+        lastCommit = .now
+        var offsets: [TopicPartition: (offset: Int64, metadata: String?)] = [:]
+        for running in tasks {
+            running.task.state.commitRequested = false
+            for (partition, offset) in running.processed where running.committed[partition] != offset {
+                offsets[partition] = (offset, StreamTimeMetadata.encode(running.task.state.streamTime))
+            }
+        }
+        try producer.flush(timeoutMs: 60_000)
+        guard !offsets.isEmpty else { return }
+        try consumer.commit(offsets)
+        for running in tasks {
+            for (partition, offset) in running.processed { running.committed[partition] = offset }
+        }
+        logger.debug("Committed \(offsets.count) partition offsets")
+    }
+
+    // MARK: - Rebalance
+
+    private func assign(_ partitions: [TopicPartition]) throws {
+        setState(.partitionsAssigned)
+        var created: [RunningTask] = []
+        for partition in partitions {
+            guard let subtopology = subtopologyByTopic[partition.topic] else { continue }
+            let id = TaskID(subtopology: subtopology, partition: partition.partition)
+            let running: RunningTask
+            if let existing = tasks[id] {
+                running = existing
+            } else {
+                let task = try StreamTask(
+                    topology: topology, subtopology: subtopology, partition: partition.partition, config: config,
+                    collector: collector, wallClock: { Int64(Date().timeIntervalSince1970 * 1000) }, logger: logger)
+                running = RunningTask(task: task)
+                tasks[id] = running
+                created.append(running)
+            }
+            running.group.add(partition)
+            taskByPartition[partition] = running
+        }
+        if !partitions.isEmpty {
+            let committed = try consumer.committed(partitions, timeoutMs: 10_000)
+            for (partition, position) in committed {
+                if let running = taskByPartition[partition], let time = StreamTimeMetadata.decode(position.metadata) {
+                    running.task.state.streamTime = max(running.task.state.streamTime, time)
+                }
+            }
+        }
+        for running in created { try running.task.initialize() }
+        logger.info("Assigned \(partitions.count) partitions; running tasks \(tasks.keys.sorted().map(\.description))")
+        setState(.running)
+    }
+
+    private func revoke(_ partitions: [TopicPartition]) throws {
+        setState(.partitionsRevoked)
+        let affected = Set(partitions.compactMap { taskByPartition[$0]?.task.id }).compactMap { tasks[$0] }
+        try commit(affected)
+        for partition in partitions {
+            guard let running = taskByPartition.removeValue(forKey: partition) else { continue }
+            running.group.remove(partition)
+            running.processed[partition] = nil
+            running.committed[partition] = nil
+            if running.group.partitions.isEmpty {
+                closedTaskMetrics.add(running.task.state.metrics)
+                running.task.close()
+                tasks[running.task.id] = nil
+            }
+        }
+        logger.info("Revoked \(partitions.count) partitions")
+    }
+
+    private func closeAllTasks() {
+        publishMetrics()
+        for running in tasks.values {
+            closedTaskMetrics.add(running.task.state.metrics)
+            running.task.close()
+        }
+        tasks.removeAll()
+        taskByPartition.removeAll()
+    }
+
+    /// Counters of tasks this thread has closed.
+    private var closedTaskMetrics = TaskMetrics()
+    private let publishedMetrics = Mutex(TaskMetrics())
+
+    /// The thread's counters, as of its last loop iteration; safe from any thread.
+    var metrics: TaskMetrics { publishedMetrics.withLock { $0 } }
+
+    private func publishMetrics() {
+        var sum = closedTaskMetrics
+        for running in tasks.values { sum.add(running.task.state.metrics) }
+        publishedMetrics.withLock { $0 = sum }
+    }
+}
+
+/// Stream time kept in committed offsets' metadata, so windows behave the same across restarts.
+enum StreamTimeMetadata {
+    static func encode(_ streamTime: Int64) -> String? { streamTime >= 0 ? "rill:st=\(streamTime)" : nil }
+
+    static func decode(_ metadata: String?) -> Int64? {
+        guard let metadata, metadata.hasPrefix("rill:st=") else { return nil }
+        return Int64(metadata.dropFirst("rill:st=".count))
+    }
+}

@@ -1,0 +1,181 @@
+import Logging
+import Rill
+
+/// Runs a topology in process, synchronously and deterministically, with no broker: the Kafka Streams
+/// test driver for Rill.
+///
+/// Each piped record is processed to completion, including through repartition topics and topics
+/// the topology both writes and reads, before `pipeInput` returns. Wall-clock time is a mock clock
+/// moved by ``advanceWallClockTime(_:)``.
+///
+/// ```swift
+/// let driver = try TopologyTestDriver(topology, config: StreamsConfig(applicationID: "test"))
+/// let input = try driver.createInputTopic("calls", keySerde: .string, valueSerde: .string)
+/// let output = try driver.createOutputTopic("upper", keySerde: .string, valueSerde: .string)
+/// try input.pipeInput(key: "a", value: "x", timestamp: 1_000)
+/// XCTAssertEqual(try output.readKeyValue(), KeyValue("a", "X"))
+/// ```
+public final class TopologyTestDriver {
+    let topology: Topology
+    public let config: StreamsConfig
+    private let logger: Logger
+    private var tasks: [StreamTask] = []
+    private var taskByTopic: [String: StreamTask] = [:]
+    private let collector = DriverCollector()
+    private var outputs: [String: [RawRecord]] = [:]
+    private var inputOffsets: [String: Int64] = [:]
+    private var readPositions: [String: Int] = [:]
+    private var wallClockMs: Int64
+    private var closed = false
+
+    /// A driver for `topology`; one task per sub-topology, on partition 0.
+    public init(
+        _ topology: Topology, config: StreamsConfig = StreamsConfig(applicationID: "test-driver"),
+        initialWallClockTime: Int64 = 0, logger: Logger = Logger(label: "rill.test-driver")
+    ) throws {
+        try topology.validate()
+        self.topology = topology
+        self.config = config
+        self.logger = logger
+        self.wallClockMs = initialWallClockTime
+        for index in topology.subtopologies.indices {
+            let task = try StreamTask(
+                topology: topology, subtopology: index, partition: 0, config: config, collector: collector,
+                wallClock: { [unowned self] in self.wallClockMs }, logger: logger)
+            tasks.append(task)
+            for topic in task.inputTopics { taskByTopic[topic] = task }
+        }
+        for task in tasks { try task.initialize() }
+        try drain()
+    }
+
+    /// The topics the topology has written to so far (internal ones included).
+    public var producedTopicNames: Set<String> { Set(outputs.keys) }
+
+    /// The mock wall-clock time, epoch ms.
+    public var wallClockTime: Int64 { wallClockMs }
+
+    /// Counters of the tasks: processed, dropped (skipped by handlers or operators) and dead-lettered records.
+    public var metrics: (processed: Int64, dropped: Int64, deadLettered: Int64) {
+        tasks.reduce((0, 0, 0)) {
+            ($0.0 + $1.state.metrics.processedRecords, $0.1 + $1.state.metrics.droppedRecords,
+             $0.2 + $1.state.metrics.deadLetterRecords)
+        }
+    }
+
+    /// A topic to pipe records into; fails when the topology does not read `topic`.
+    public func createInputTopic<K, V>(
+        _ topic: String, keySerde: Serde<K>, valueSerde: Serde<V>, startTimestamp: Int64? = nil,
+        autoAdvance: Duration = .zero
+    ) throws -> TestInputTopic<K, V> {
+        guard taskByTopic[topic] != nil else {
+            throw TestDriverError(
+                "topic '\(topic)' is not read by the topology (it reads \(taskByTopic.keys.sorted()))")
+        }
+        return TestInputTopic(
+            driver: self, topic: topic, keySerde: keySerde, valueSerde: valueSerde,
+            startTimestamp: startTimestamp ?? wallClockMs, autoAdvanceMs: autoAdvance.wholeMilliseconds)
+    }
+
+    /// A topic to read the topology's output from; fails when nothing in the topology can write `topic`.
+    public func createOutputTopic<K, V>(_ topic: String, keySerde: Serde<K>, valueSerde: Serde<V>) throws
+        -> TestOutputTopic<K, V>
+    {
+        let written = Set(topology.sinkTopics.map { topology.resolvedTopic($0, applicationID: config.applicationID) })
+            .union(deadLetterTopics)
+        guard written.contains(topic) || topology.hasTopicExtractorSinks else {
+            throw TestDriverError("topic '\(topic)' is not written by the topology (it writes \(written.sorted()))")
+        }
+        return TestOutputTopic(driver: self, topic: topic, keySerde: keySerde, valueSerde: valueSerde)
+    }
+
+    /// Moves the mock wall clock forward and fires the wall-clock punctuators that come due.
+    public func advanceWallClockTime(_ duration: Duration) throws {
+        wallClockMs += duration.wholeMilliseconds
+        for task in tasks { try task.maybePunctuateWallClockTime() }
+        try drain()
+    }
+
+    /// Closes every task (user processors' `close()`).
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        for task in tasks { task.close() }
+    }
+
+    deinit { close() }
+
+    // MARK: - Plumbing for the test topics
+
+    private var deadLetterTopics: Set<String> {
+        var topics: Set<String> = []
+        for handling in [config.deserializationExceptionHandler, config.processingExceptionHandler] {
+            if case .deadLetter(let topic) = handling { topics.insert(topic) }
+        }
+        return topics
+    }
+
+    func pipe(topic: String, key: [UInt8]?, value: [UInt8]?, timestamp: Int64, headers: Headers) throws {
+        guard !closed else { throw TestDriverError("the driver is closed") }
+        let offset = inputOffsets[topic, default: 0]
+        inputOffsets[topic] = offset + 1
+        try process(
+            RawRecord(topic: topic, partition: 0, offset: offset, timestamp: timestamp, key: key, value: value,
+                      headers: headers))
+        try drain()
+    }
+
+    private func process(_ raw: RawRecord) throws {
+        guard let task = taskByTopic[raw.topic] else { return }
+        try task.process(raw)
+        try task.maybePunctuateStreamTime()
+    }
+
+    /// Files what the collector caught; records for topics the topology reads are processed in order.
+    private func drain() throws {
+        while !collector.pending.isEmpty {
+            var record = collector.pending.removeFirst()
+            record.offset = Int64(outputs[record.topic]?.count ?? 0)
+            outputs[record.topic, default: []].append(record)
+            if taskByTopic[record.topic] != nil {
+                try process(record)
+            }
+        }
+    }
+
+    func readNext(topic: String) -> RawRecord? {
+        let position = readPositions[topic, default: 0]
+        guard let records = outputs[topic], position < records.count else { return nil }
+        readPositions[topic] = position + 1
+        return records[position]
+    }
+
+    func unreadCount(topic: String) -> Int { (outputs[topic]?.count ?? 0) - readPositions[topic, default: 0] }
+}
+
+/// Catches what sinks send, in order.
+final class DriverCollector: RecordCollector {
+    var pending: [RawRecord] = []
+
+    func send(topic: String, partition: Int32?, key: [UInt8]?, value: [UInt8]?, timestamp: Int64, headers: Headers) throws {
+        pending.append(
+            RawRecord(topic: topic, partition: partition ?? 0, offset: -1, timestamp: timestamp, key: key, value: value,
+                      headers: headers))
+    }
+
+    func partitionCount(topic: String) throws -> Int32 { 1 }
+}
+
+/// Misuse of the test driver; the message names the topic at fault.
+public struct TestDriverError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+extension Duration {
+    var wholeMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Rill
+import RillKafka
+import XCTest
+
+/// Bad set-ups fail `start()` (or `init`) with one error naming the thing at fault.
+final class StartupErrorTests: XCTestCase {
+    static let broker = Result { try EmbeddedKafka(brokers: 1) }
+
+    func embedded() throws -> EmbeddedKafka { try Self.broker.get() }
+
+    func topology(input: String, output: String) throws -> Topology {
+        let builder = StreamsBuilder()
+        builder.stream(input, Consumed(.string, .string)).to(output, Produced(.string, .string))
+        return try builder.build()
+    }
+
+    func testMissingInputTopicIsAnErrorNamingIt() throws {
+        let broker = try embedded()
+        try broker.createTopic("present-out", partitions: 2)
+        let streams = try KafkaStreams(
+            try topology(input: "absent-in", output: "present-out"),
+            config: StreamsConfig(applicationID: "missing-in", bootstrapServers: broker.bootstrapServers))
+        XCTAssertThrowsError(try streams.start()) { error in
+            XCTAssertTrue("\(error)".contains("'absent-in'"), "\(error)")
+        }
+        XCTAssertEqual(streams.state, .error)
+    }
+
+    func testMissingOutputTopicIsAnErrorNamingIt() throws {
+        let broker = try embedded()
+        try broker.createTopic("present-in", partitions: 2)
+        let streams = try KafkaStreams(
+            try topology(input: "present-in", output: "absent-out"),
+            config: StreamsConfig(applicationID: "missing-out", bootstrapServers: broker.bootstrapServers))
+        XCTAssertThrowsError(try streams.start()) { error in
+            XCTAssertTrue("\(error)".contains("'absent-out'"), "\(error)")
+        }
+    }
+
+    func testUnreachableBrokerFailsWithinTimeoutNamingServers() throws {
+        var config = StreamsConfig(applicationID: "unreachable", bootstrapServers: "127.0.0.1:1")
+        config.startupTimeoutMs = 1_500
+        let streams = try KafkaStreams(try topology(input: "a", output: "b"), config: config)
+        let started = Date()
+        XCTAssertThrowsError(try streams.start()) { error in
+            XCTAssertTrue("\(error)".contains("127.0.0.1:1"), "\(error)")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10)
+    }
+
+    func testUnknownClientPropertyIsAnErrorNamingIt() throws {
+        var config = StreamsConfig(applicationID: "bad-key", bootstrapServers: "127.0.0.1:9092")
+        config["no.such.property"] = "1"
+        XCTAssertThrowsError(try KafkaStreams(try topology(input: "a", output: "b"), config: config)) { error in
+            XCTAssertTrue("\(error)".contains("no.such.property"), "\(error)")
+        }
+    }
+
+    func testStartTwiceIsAnError() throws {
+        let broker = try embedded()
+        try broker.createTopic("twice-in", partitions: 1)
+        try broker.createTopic("twice-out", partitions: 1)
+        let streams = try KafkaStreams(
+            try topology(input: "twice-in", output: "twice-out"),
+            config: StreamsConfig(applicationID: "twice", bootstrapServers: broker.bootstrapServers))
+        try streams.start()
+        XCTAssertThrowsError(try streams.start())
+        XCTAssertTrue(streams.close(timeout: .seconds(20)))
+    }
+}

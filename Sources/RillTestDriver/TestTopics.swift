@@ -8,20 +8,25 @@ public struct TestRecord<K, V> {
     public var headers: Headers
     /// The topic it was written to (set on records read from output topics).
     public var topic: String?
+    /// The partition it was written to (set on records read from output topics).
+    public var partition: Int32?
 
-    public init(key: K, value: V, timestamp: Int64, headers: Headers = Headers(), topic: String? = nil) {
+    public init(
+        key: K, value: V, timestamp: Int64, headers: Headers = Headers(), topic: String? = nil, partition: Int32? = nil
+    ) {
         self.key = key
         self.value = value
         self.timestamp = timestamp
         self.headers = headers
         self.topic = topic
+        self.partition = partition
     }
 
     public var keyValue: KeyValue<K, V> { KeyValue(key, value) }
 }
 
 extension TestRecord: Equatable where K: Equatable, V: Equatable {
-    /// Records are equal when key, value, timestamp and headers are (the topic is not compared).
+    /// Records are equal when key, value, timestamp and headers are (topic and partition are not compared).
     public static func == (a: TestRecord, b: TestRecord) -> Bool {
         a.key == b.key && a.value == b.value && a.timestamp == b.timestamp && a.headers == b.headers
     }
@@ -120,7 +125,7 @@ public struct TestOutputTopic<K, V> {
         }
         return TestRecord(
             key: try keySerde.deserialize(raw.key), value: try valueSerde.deserialize(raw.value),
-            timestamp: raw.timestamp, headers: raw.headers, topic: raw.topic)
+            timestamp: raw.timestamp, headers: raw.headers, topic: raw.topic, partition: raw.partition)
     }
 
     /// The next record's value.

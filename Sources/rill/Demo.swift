@@ -27,7 +27,7 @@ struct Demo: ParsableCommand {
     func run() throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .warning
+            handler.logLevel = .error
             return handler
         }
         let broker = try EmbeddedKafka(brokers: 1)

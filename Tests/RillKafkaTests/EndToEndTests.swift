@@ -87,6 +87,9 @@ final class EndToEndTests: XCTestCase {
 
         let streams = try KafkaStreams(
             try statelessTopology(input: "numbers", output: "tagged"), config: config("e2e-exact", broker.bootstrapServers))
+        let transitions = TransitionLog()
+        streams.setStateListener { new, old in transitions.append("\(old.rawValue)->\(new.rawValue)") }
+        XCTAssertEqual(streams.state, .created)
         try streams.start()
         let expected = expectedOutput(count: Self.recordCount)
         let seen = try readAll(
@@ -96,6 +99,24 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(seen.count, expected.count, "distinct output records")
         XCTAssertEqual(seen, expected)
         XCTAssertEqual(streams.metrics.processed, Int64(Self.recordCount))
+        XCTAssertEqual(
+            transitions.entries,
+            ["created->rebalancing", "rebalancing->running", "running->pendingShutdown", "pendingShutdown->notRunning"])
+    }
+
+    func testRunReturnsAfterCancellationWithGracefulShutdown() async throws {
+        let broker = try DevBrokerProcess(topics: ["run-in:2", "run-out:2"])
+        defer { broker.stop() }
+        try produceNumbers(broker.bootstrapServers, topic: "run-in", count: 1_000)
+        let streams = try KafkaStreams(
+            try statelessTopology(input: "run-in", output: "run-out"), config: config("e2e-run", broker.bootstrapServers))
+        let runner = Task { try await streams.run() }
+        let deadline = Date().addingTimeInterval(30)
+        while streams.metrics.processed < 1_000 && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        runner.cancel()
+        try await runner.value
+        XCTAssertEqual(streams.state, .notRunning)
+        XCTAssertEqual(streams.metrics.processed, 1_000)
     }
 
     func testRestartAfterCleanCloseResumesFromCommittedOffsets() throws {
@@ -124,4 +145,12 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(seen, expected, "every record exactly once across both instances")
         XCTAssertEqual(processedByFirst + second.metrics.processed, Int64(Self.recordCount), "nothing reprocessed")
     }
+}
+
+/// State transitions seen by a listener, from any thread.
+final class TransitionLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [String] = []
+    func append(_ entry: String) { lock.withLock { items.append(entry) } }
+    var entries: [String] { lock.withLock { items } }
 }

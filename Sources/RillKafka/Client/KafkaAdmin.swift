@@ -83,6 +83,12 @@ public final class KafkaAdmin: @unchecked Sendable {
         try client.listTopics(timeoutMs: timeoutMs).filter { topics.contains($0.key) }
     }
 
+    /// Asks for `topic`'s metadata, so that a broker with topic auto-creation creates it (with its default
+    /// partition count). The fallback where `CreateTopics` is not available.
+    public func requestAutoCreation(of topic: String, timeoutMs: Int32) throws {
+        try client.requestMetadata(topic: topic, timeoutMs: timeoutMs)
+    }
+
     /// Every topic on the cluster with its partition count.
     public func listTopics(timeoutMs: Int32) throws -> [String: Int32] {
         try client.listTopics(timeoutMs: timeoutMs)

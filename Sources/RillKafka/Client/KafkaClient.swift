@@ -41,6 +41,20 @@ final class KafkaClient: @unchecked Sendable {
         try listTopics(timeoutMs: timeoutMs)[topic]
     }
 
+    /// Asks for the metadata of `topic` alone, which makes brokers that auto-create topics create it.
+    func requestMetadata(topic: String, timeoutMs: Int32) throws {
+        guard let handle = rd_kafka_topic_new(self.handle, topic, nil) else {
+            throw KafkaError(message: "Could not make a handle for topic '\(topic)'")
+        }
+        defer { rd_kafka_topic_destroy(handle) }
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let error = rd_kafka_metadata(self.handle, 0, handle, &metadata, timeoutMs)
+        if let metadata { rd_kafka_metadata_destroy(metadata) }
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(error, context: "Metadata request for topic '\(topic)' failed")
+        }
+    }
+
     func watermarks(_ partition: TopicPartition, timeoutMs: Int32) throws -> (low: Int64, high: Int64) {
         var low: Int64 = 0
         var high: Int64 = 0

@@ -1,4 +1,8 @@
 import CRdKafka
+import Logging
+
+/// Where librdkafka's own log lines go.
+let librdkafkaLogger = Logger(label: "rill.librdkafka")
 
 /// Properties for a librdkafka client (`rd_kafka_conf_set`), e.g. `bootstrap.servers`, `linger.ms`.
 public struct KafkaClientConfig: Sendable {
@@ -23,6 +27,15 @@ public struct KafkaClientConfig: Sendable {
             if rd_kafka_conf_set(conf, key, value, &errstr, errstr.count) != RD_KAFKA_CONF_OK {
                 rd_kafka_conf_destroy(conf)
                 throw KafkaError(message: "Invalid configuration '\(key)': \(cString(errstr))")
+            }
+        }
+        rd_kafka_conf_set_log_cb(conf) { _, level, facility, message in
+            let text = "\(facility.map { String(cString: $0) } ?? ""): \(message.map { String(cString: $0) } ?? "")"
+            switch level {
+            case ...3: librdkafkaLogger.error("\(text)")
+            case 4: librdkafkaLogger.warning("\(text)")
+            case 5, 6: librdkafkaLogger.info("\(text)")
+            default: librdkafkaLogger.debug("\(text)")
             }
         }
         return conf

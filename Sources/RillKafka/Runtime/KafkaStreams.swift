@@ -256,26 +256,30 @@ public final class KafkaStreams: @unchecked Sendable {
         try ensureTopics(wanted, existing: existing, admin: admin, timeout: timeout)
     }
 
-    /// Creates missing topics; fails when an existing internal topic has another partition count.
+    /// Creates missing topics. Where `CreateTopics` is not available (the embedded broker seen from another
+    /// process), falls back to the broker's auto-creation and checks the partition count it got.
     private func ensureTopics(_ wanted: [String: Int32], existing: [String: Int32], admin: KafkaAdmin, timeout: Int32) throws {
         let missing = wanted.filter { existing[$0.key] == nil }
-        if !missing.isEmpty {
-            logger.info("Creating topics \(missing.keys.sorted())")
-            do {
-                try admin.createTopics(
-                    missing.map { NewTopic(name: $0.key, partitions: $0.value) }.sorted { $0.name < $1.name },
-                    timeoutMs: timeout)
-            } catch {
-                logger.warning("Could not create topics \(missing.keys.sorted()): \(error)")
+        guard !missing.isEmpty else { return }
+        logger.info("Creating topics \(missing.keys.sorted())")
+        do {
+            try admin.createTopics(
+                missing.map { NewTopic(name: $0.key, partitions: $0.value) }.sorted { $0.name < $1.name },
+                timeoutMs: min(timeout, 5_000))
+        } catch {
+            logger.warning("CreateTopics failed (\(error)); relying on the brokers' topic auto-creation")
+            for topic in missing.keys.sorted() {
+                try? admin.requestAutoCreation(of: topic, timeoutMs: timeout)
             }
         }
-        let now = missing.isEmpty ? existing : try admin.partitionCounts(topics: Array(wanted.keys), timeoutMs: timeout)
-        for (topic, expected) in wanted.sorted(by: { $0.key < $1.key }) {
+        let now = try admin.partitionCounts(topics: Array(missing.keys), timeoutMs: timeout)
+        for (topic, expected) in missing.sorted(by: { $0.key < $1.key }) {
             guard let actual = now[topic] else {
-                throw RuntimeError.illegalState("Could not create topic '\(topic)' on the brokers at \(config.bootstrapServers)")
+                throw RuntimeError.illegalState(
+                    "Could not create topic '\(topic)' on the brokers at \(config.bootstrapServers): create it with \(expected) partitions")
             }
-            if actual != expected && topic.hasPrefix(config.applicationID + "-") {
-                logger.warning("Internal topic '\(topic)' has \(actual) partitions (wanted \(expected))")
+            if actual != expected {
+                logger.warning("Topic '\(topic)' has \(actual) partitions (wanted \(expected))")
             }
         }
     }

@@ -11,8 +11,8 @@ public final class BranchedKStream<K, V> {
         self.source = source
         self.splitterName = splitterName
         let branches = self.branches
-        source.add(splitterName, output: Record<K, V>.self) { task in
-            BranchNode<K, V>(name: splitterName, task: task, branches: branches.items)
+        source.add(splitterName, output: Record<K, V>.self) { context in
+            try BranchNode<K, V>(name: splitterName, context: context, branches: branches.items)
         }
     }
 
@@ -41,8 +41,10 @@ public final class BranchedKStream<K, V> {
         let branch = KStream<K, V>(
             builder: source.builder, name: splitterName, keySerde: source.keySerde, valueSerde: source.valueSerde,
             repartitionRequired: source.repartitionRequired)
-        branch.add(childName, output: Record<K, V>.self) { task in
-            StatelessNode<K, V, K, V>(name: childName, task: task) { node, record in try node.downstream.forward(record) }
+        branch.add(childName, output: Record<K, V>.self) { context in
+            try StatelessNode<K, V, K, V>(name: childName, context: context) { node, record in
+                try node.downstream.forward(record)
+            }
         }
         let stream = KStream<K, V>(
             builder: source.builder, name: childName, keySerde: source.keySerde, valueSerde: source.valueSerde,

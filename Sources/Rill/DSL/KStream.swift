@@ -111,8 +111,8 @@ public struct KStream<K, V> {
     /// Both streams' records, in the order they are processed.
     public func merge(_ other: KStream<K, V>, named: Named? = nil) -> KStream<K, V> {
         let name = builder.name(named, prefix: "KSTREAM-MERGE-")
-        add(name, parents: [self.name, other.name], output: Record<K, V>.self) { task in
-            StatelessNode<K, V, K, V>(name: name, task: task) { node, record in try node.downstream.forward(record) }
+        add(name, parents: [self.name, other.name], output: Record<K, V>.self) { context in
+            try StatelessNode<K, V, K, V>(name: name, context: context) { node, record in try node.downstream.forward(record) }
         }
         return KStream(builder: builder, name: name, keySerde: keySerde, valueSerde: valueSerde,
                        repartitionRequired: repartitionRequired || other.repartitionRequired)
@@ -137,8 +137,8 @@ public struct KStream<K, V> {
         -> KStream<P.KOut, P.VOut> where P.KIn == K, P.VIn == V
     {
         let name = builder.name(named, prefix: "KSTREAM-PROCESSOR-")
-        add(name, stores: stores, output: Record<P.KOut, P.VOut>.self) { task in
-            ProcessorNodeAdapter(name: name, task: task, processor: supplier())
+        add(name, stores: stores, output: Record<P.KOut, P.VOut>.self) { context in
+            try ProcessorNodeAdapter(name: name, context: context, processor: supplier())
         }
         return KStream<P.KOut, P.VOut>(builder: builder, name: name, keySerde: nil, valueSerde: nil, repartitionRequired: true)
     }
@@ -148,8 +148,8 @@ public struct KStream<K, V> {
         named: Named? = nil, stores: [String] = [], _ supplier: @escaping @Sendable () -> P
     ) -> KStream<K, P.VOut> where P.K == K, P.VIn == V {
         let name = builder.name(named, prefix: "KSTREAM-PROCESSVALUES-")
-        add(name, stores: stores, output: Record<K, P.VOut>.self) { task in
-            FixedKeyProcessorNodeAdapter(name: name, task: task, processor: supplier())
+        add(name, stores: stores, output: Record<K, P.VOut>.self) { context in
+            try FixedKeyProcessorNodeAdapter(name: name, context: context, processor: supplier())
         }
         return KStream<K, P.VOut>(builder: builder, name: name, keySerde: keySerde, valueSerde: nil,
                                   repartitionRequired: repartitionRequired)
@@ -198,8 +198,10 @@ public struct KStream<K, V> {
         let valueSerde = repartitioned.valueSerde ?? self.valueSerde
 
         topology.addInternalTopic(topic, partitions: repartitioned.numberOfPartitions)
-        add(filterName, output: Record<K, V>.self) { task in
-            StatelessNode<K, V, K, V>(name: filterName, task: task) { node, record in try node.downstream.forward(record) }
+        add(filterName, output: Record<K, V>.self) { context in
+            try StatelessNode<K, V, K, V>(name: filterName, context: context) { node, record in
+                try node.downstream.forward(record)
+            }
         }
         builder.attempt {
             try topology.add(
@@ -220,14 +222,14 @@ public struct KStream<K, V> {
         body: @escaping @Sendable (StatelessNode<K, V, KR, VR>, Record<K, V>) throws -> Void
     ) -> KStream<KR, VR> {
         let name = builder.name(named, prefix: prefix)
-        add(name, output: Record<KR, VR>.self) { task in StatelessNode(name: name, task: task, body: body) }
+        add(name, output: Record<KR, VR>.self) { context in try StatelessNode(name: name, context: context, body: body) }
         return KStream<KR, VR>(builder: builder, name: name, keySerde: keySerde, valueSerde: valueSerde,
                                repartitionRequired: repartitionRequired || keyChanging)
     }
 
     func add(
         _ name: String, parents: [String]? = nil, stores: [String] = [], output: Any.Type,
-        make: @escaping @Sendable (TaskState) throws -> AnyNode
+        make: @escaping @Sendable (NodeContext) throws -> AnyNode
     ) {
         builder.attempt {
             try topology.add(

@@ -1,10 +1,11 @@
 /// A node of an instantiated processor graph (one per task). Subclasses know their record types.
+///
+/// A task makes its nodes children first, so each node gets its children when it is made and
+/// the graph never changes afterwards.
 package class AnyNode {
     package let name: String
     /// The task this node instance belongs to (the task owns its nodes).
     unowned(unsafe) let task: TaskState
-    /// Where this node forwards to; `nil` for sinks.
-    package var outputs: AnyDownstream? { nil }
 
     init(name: String, task: TaskState) {
         self.name = name
@@ -15,12 +16,12 @@ package class AnyNode {
     func initialize() throws {}
     /// Called once when the task closes.
     func close() {}
+}
 
-    /// Connects `child` below this node; fails when the child takes other record types.
-    func addChild(_ child: AnyNode) throws {
-        guard let outputs else { throw TopologyError("'\(name)' is a sink and can't have children ('\(child.name)')") }
-        try outputs.add(child, parent: name)
-    }
+/// What a node factory gets: the task, and the node's children, already made.
+package struct NodeContext {
+    let task: TaskState
+    let children: [AnyNode]
 }
 
 /// A node that receives `Record<K, V>`.
@@ -29,28 +30,26 @@ package class InputNode<K, V>: AnyNode {
     func process(_ record: Record<K, V>) throws {}
 }
 
-/// The children of a node, typed by what the node forwards.
-package class AnyDownstream {
-    func add(_ child: AnyNode, parent: String) throws {}
-}
+/// The children of a node that forwards `Record<K, V>`, fixed when the node is made.
+package final class Downstream<K, V> {
+    let children: [InputNode<K, V>]
+    /// The only child, when there is exactly one (the common case, forwarded to without a loop).
+    private let single: InputNode<K, V>?
 
-/// The children of a node that forwards `Record<K, V>`.
-package final class Downstream<K, V>: AnyDownstream {
-    var children: [InputNode<K, V>] = []
-
-    override func add(_ child: AnyNode, parent: String) throws {
-        guard let typed = child as? InputNode<K, V> else {
-            throw TopologyError(
-                "'\(child.name)' can't be a child of '\(parent)': '\(parent)' forwards Record<\(K.self), \(V.self)>")
+    init(_ children: [AnyNode], parent: String) throws {
+        self.children = try children.map { child in
+            guard let typed = child as? InputNode<K, V> else {
+                throw TopologyError(
+                    "'\(child.name)' can't be a child of '\(parent)': '\(parent)' forwards Record<\(K.self), \(V.self)>")
+            }
+            return typed
         }
-        children.append(typed)
+        single = self.children.count == 1 ? self.children[0] : nil
     }
 
-
     func forward(_ record: Record<K, V>) throws {
-        // Most nodes have one child: skip the loop's iterator then.
-        if children.count == 1 {
-            try children[0].process(record)
+        if let single {
+            try single.process(record)
         } else {
             for child in children { try child.process(record) }
         }

@@ -1,12 +1,12 @@
 /// Runs a user ``Processor`` as a node of the graph.
 final class ProcessorNodeAdapter<P: Processor>: InputNode<P.KIn, P.VIn> {
-    let downstream = Downstream<P.KOut, P.VOut>()
-    override var outputs: AnyDownstream? { downstream }
+    let downstream: Downstream<P.KOut, P.VOut>
     let processor: P
 
-    init(name: String, task: TaskState, processor: P) {
+    init(name: String, context: NodeContext, processor: P) throws {
         self.processor = processor
-        super.init(name: name, task: task)
+        downstream = try Downstream(context.children, parent: name)
+        super.init(name: name, task: context.task)
     }
 
     override func initialize() throws {
@@ -23,13 +23,13 @@ final class ProcessorNodeAdapter<P: Processor>: InputNode<P.KIn, P.VIn> {
 
 /// Runs a user ``FixedKeyProcessor`` as a node of the graph.
 final class FixedKeyProcessorNodeAdapter<P: FixedKeyProcessor>: InputNode<P.K, P.VIn> {
-    let downstream = Downstream<P.K, P.VOut>()
-    override var outputs: AnyDownstream? { downstream }
+    let downstream: Downstream<P.K, P.VOut>
     let processor: P
 
-    init(name: String, task: TaskState, processor: P) {
+    init(name: String, context: NodeContext, processor: P) throws {
         self.processor = processor
-        super.init(name: name, task: task)
+        downstream = try Downstream(context.children, parent: name)
+        super.init(name: name, task: context.task)
     }
 
     override func initialize() throws {
@@ -49,13 +49,13 @@ final class FixedKeyProcessorNodeAdapter<P: FixedKeyProcessor>: InputNode<P.K, P
 /// The function wraps the user's code with ``userCode(_:_:)`` itself, so that errors
 /// thrown further down keep the name of the node that threw them.
 final class StatelessNode<KIn, VIn, KOut, VOut>: InputNode<KIn, VIn> {
-    let downstream = Downstream<KOut, VOut>()
-    override var outputs: AnyDownstream? { downstream }
+    let downstream: Downstream<KOut, VOut>
     let body: (StatelessNode, Record<KIn, VIn>) throws -> Void
 
-    init(name: String, task: TaskState, body: @escaping (StatelessNode, Record<KIn, VIn>) throws -> Void) {
+    init(name: String, context: NodeContext, body: @escaping (StatelessNode, Record<KIn, VIn>) throws -> Void) throws {
         self.body = body
-        super.init(name: name, task: task)
+        downstream = try Downstream(context.children, parent: name)
+        super.init(name: name, task: context.task)
     }
 
     override func process(_ record: Record<KIn, VIn>) throws {
@@ -65,24 +65,18 @@ final class StatelessNode<KIn, VIn, KOut, VOut>: InputNode<KIn, VIn> {
 
 /// `split()`: each record goes to the first branch whose predicate holds, else to the default branch if any.
 final class BranchNode<K, V>: InputNode<K, V> {
-    let downstream = Downstream<K, V>()
-    override var outputs: AnyDownstream? { downstream }
-    /// Predicates by child name; a `nil` predicate is the default branch.
-    let branches: [(child: String, predicate: (@Sendable (K, V) throws -> Bool)?)]
-    private var routes: [(child: InputNode<K, V>, predicate: (@Sendable (K, V) throws -> Bool)?)] = []
+    /// Each branch's child with its predicate, in order; a `nil` predicate is the default branch.
+    private let routes: [(child: InputNode<K, V>, predicate: (@Sendable (K, V) throws -> Bool)?)]
 
-    init(name: String, task: TaskState, branches: [(child: String, predicate: (@Sendable (K, V) throws -> Bool)?)]) {
-        self.branches = branches
-        super.init(name: name, task: task)
-    }
-
-    override func initialize() throws {
+    init(name: String, context: NodeContext, branches: [(child: String, predicate: (@Sendable (K, V) throws -> Bool)?)]) throws {
+        let downstream = try Downstream<K, V>(context.children, parent: name)
         routes = try branches.map { branch in
             guard let child = downstream.children.first(where: { $0.name == branch.child }) else {
                 throw TopologyError("branch '\(branch.child)' of '\(name)' is missing")
             }
             return (child, branch.predicate)
         }
+        super.init(name: name, task: context.task)
     }
 
     override func process(_ record: Record<K, V>) throws {

@@ -10,12 +10,18 @@ package final class SinkNode<K, V>: InputNode<K, V> {
     let valueSerde: Serde<V>
     let partitioner: StreamPartitioner<K, V>?
 
-    init(name: String, task: TaskState, target: Target, keySerde: Serde<K>, valueSerde: Serde<V>, partitioner: StreamPartitioner<K, V>?) {
+    init(
+        name: String, context: NodeContext, target: Target, keySerde: Serde<K>, valueSerde: Serde<V>,
+        partitioner: StreamPartitioner<K, V>?
+    ) throws {
+        if let child = context.children.first {
+            throw TopologyError("'\(name)' is a sink and can't have children ('\(child.name)')")
+        }
         self.target = target
         self.keySerde = keySerde
         self.valueSerde = valueSerde
         self.partitioner = partitioner
-        super.init(name: name, task: task)
+        super.init(name: name, task: context.task)
     }
 
     override func process(_ record: Record<K, V>) throws {

@@ -1,16 +1,19 @@
 /// Reads a record's bytes, deserializes them and forwards the typed record.
 package final class SourceNode<K, V>: AnyNode {
-    let downstream = Downstream<K, V>()
-    override package var outputs: AnyDownstream? { downstream }
+    let downstream: Downstream<K, V>
     let keySerde: Serde<K>
     let valueSerde: Serde<V>
     let timestampExtractor: TimestampExtractor<K, V>?
 
-    init(name: String, task: TaskState, keySerde: Serde<K>, valueSerde: Serde<V>, timestampExtractor: TimestampExtractor<K, V>?) {
+    init(
+        name: String, context: NodeContext, keySerde: Serde<K>, valueSerde: Serde<V>,
+        timestampExtractor: TimestampExtractor<K, V>?
+    ) throws {
+        downstream = try Downstream(context.children, parent: name)
         self.keySerde = keySerde
         self.valueSerde = valueSerde
         self.timestampExtractor = timestampExtractor
-        super.init(name: name, task: task)
+        super.init(name: name, task: context.task)
     }
 
     /// Deserializes `raw` and forwards it. Deserialization failures are thrown as ``DeserializationFailure``.

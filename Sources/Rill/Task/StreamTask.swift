@@ -9,6 +9,8 @@ package final class StreamTask {
     package let state: TaskState
     private let nodes: [AnyNode]
     private let sources: [String: AnySourceNode]
+    /// The source of the last record's topic: consecutive records mostly share a topic.
+    private var lastSource: (topic: String, node: AnySourceNode)?
     /// The topics this task reads (resolved names).
     package let inputTopics: [String]
     private var closed = false
@@ -25,17 +27,22 @@ package final class StreamTask {
         state = TaskState(
             applicationID: config.applicationID, taskID: id, config: config, logger: taskLogger,
             collector: collector, wallClock: wallClock, internalTopics: Set(topology.internalTopics.keys))
+        // Children first (nodes were added parents first), so every node is made with its children.
+        var childrenByParent: [String: [String]] = [:]
+        for name in names {
+            for parent in topology.node(named: name)?.parents ?? [] { childrenByParent[parent, default: []].append(name) }
+        }
         var built: [String: AnyNode] = [:]
         var ordered: [AnyNode] = []
         var sources: [String: AnySourceNode] = [:]
         var inputTopics: [String] = []
-        for name in names {
+        for name in names.reversed() {
             guard let definition = topology.node(named: name) else { continue }
-            let node = try definition.make(state)
-            for parent in definition.parents {
-                guard let parentNode = built[parent] else { throw TopologyError.unknownParent(parent, child: name) }
-                try parentNode.addChild(node)
+            let children = try (childrenByParent[name] ?? []).map { child -> AnyNode in
+                guard let node = built[child] else { throw TopologyError.unknownParent(name, child: child) }
+                return node
             }
+            let node = try definition.make(NodeContext(task: state, children: children))
             if case .source(let topics) = definition.kind, let source = node as? AnySourceNode {
                 for topic in topics {
                     let resolved = state.resolveTopic(topic)
@@ -46,7 +53,7 @@ package final class StreamTask {
             built[name] = node
             ordered.append(node)
         }
-        self.nodes = ordered
+        self.nodes = ordered.reversed()
         self.sources = sources
         self.inputTopics = inputTopics
     }
@@ -58,8 +65,15 @@ package final class StreamTask {
 
     /// Processes one input record to completion, applying the configured handlers to failures.
     package func process(_ raw: RawRecord) throws {
-        guard let source = sources[raw.topic] else {
-            throw StreamsError.other("task \(id) does not read topic '\(raw.topic)'")
+        let source: AnySourceNode
+        if let last = lastSource, last.topic == raw.topic {
+            source = last.node
+        } else {
+            guard let found = sources[raw.topic] else {
+                throw StreamsError.other("task \(id) does not read topic '\(raw.topic)'")
+            }
+            lastSource = (raw.topic, found)
+            source = found
         }
         state.recordMetadata = raw.metadata
         state.metrics.processedRecords += 1

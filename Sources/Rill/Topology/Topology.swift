@@ -23,7 +23,7 @@ public final class Topology: @unchecked Sendable {
         /// `Record<K, V>` that the node takes and forwards, for type checks when wiring.
         let inputType: Any.Type?
         let outputType: Any.Type?
-        let make: @Sendable (TaskState) throws -> AnyNode
+        let make: @Sendable (NodeContext) throws -> AnyNode
     }
 
     /// A topic the runtime creates for the topology (raw name, without the application id prefix).
@@ -69,7 +69,7 @@ public final class Topology: @unchecked Sendable {
             Node(
                 name: name, kind: .processor(stores: stores), parents: parents,
                 inputType: Record<P.KIn, P.VIn>.self, outputType: Record<P.KOut, P.VOut>.self,
-                make: { task in ProcessorNodeAdapter(name: name, task: task, processor: supplier()) }))
+                make: { context in try ProcessorNodeAdapter(name: name, context: context, processor: supplier()) }))
         return self
     }
 
@@ -136,9 +136,10 @@ public final class Topology: @unchecked Sendable {
             Node(
                 name: name, kind: .source(topics: topics), parents: [], inputType: nil,
                 outputType: Record<K, V>.self,
-                make: { task in
-                    SourceNode(
-                        name: name, task: task,
+                make: { context in
+                    let task = context.task
+                    return try SourceNode(
+                        name: name, context: context,
                         keySerde: try resolve(keySerde, task.config.defaultKeySerde, node: name, part: "key"),
                         valueSerde: try resolve(valueSerde, task.config.defaultValueSerde, node: name, part: "value"),
                         timestampExtractor: timestampExtractor)
@@ -155,14 +156,15 @@ public final class Topology: @unchecked Sendable {
             Node(
                 name: name, kind: .sink(topic: topic), parents: parents, inputType: Record<K, V>.self,
                 outputType: nil,
-                make: { task in
+                make: { context in
+                    let task = context.task
                     let resolved: SinkNode<K, V>.Target
                     switch target {
                     case .topic(let t): resolved = .topic(task.resolveTopic(t))
                     case .extractor: resolved = target
                     }
-                    return SinkNode(
-                        name: name, task: task, target: resolved,
+                    return try SinkNode(
+                        name: name, context: context, target: resolved,
                         keySerde: try resolve(keySerde, task.config.defaultKeySerde, node: name, part: "key"),
                         valueSerde: try resolve(valueSerde, task.config.defaultValueSerde, node: name, part: "value"),
                         partitioner: partitioner)

@@ -17,6 +17,15 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let logger: Logger
     private let closed = Atomic<Bool>(false)
     private var buffer: [UnsafeMutablePointer<rd_kafka_message_t>?] = []
+    /// Topic names by librdkafka topic handle, so a name is decoded once, not per record.
+    private var topicNames: [OpaquePointer: String] = [:]
+
+    private func topicName(_ handle: OpaquePointer) -> String {
+        if let known = topicNames[handle] { return known }
+        let name = String(cString: rd_kafka_topic_name(handle))
+        topicNames[handle] = name
+        return name
+    }
 
     /// What librdkafka's rebalance callback reaches through its opaque pointer.
     final class Callbacks: @unchecked Sendable {
@@ -124,7 +133,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             let timestamp = rd_kafka_message_timestamp(message, &timestampType)
             records.append(
                 ConsumedRecord(
-                    topic: String(cString: rd_kafka_topic_name(m.rkt)), partition: m.partition, offset: m.offset,
+                    topic: m.rkt.map(topicName) ?? "", partition: m.partition, offset: m.offset,
                     timestamp: timestamp,
                     key: m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) },
                     value: m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) },

@@ -56,41 +56,34 @@ public final class KafkaProducer: @unchecked Sendable {
                 }
             }
         }
+        let topicHandle = try handle(for: topic)
         var error: rd_kafka_resp_err_t
         repeat {
-            error = topic.withCString { topicName in
-                withOptionalBytes(key) { keyPointer, keyCount in
-                    withOptionalBytes(value) { valuePointer, valueCount in
-                        var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 7)
+            error = withOptionalBytes(key) { keyPointer, keyCount in
+                withOptionalBytes(value) { valuePointer, valueCount in
+                    withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7) { fields in
                         var n = 0
-                        fields[n].vtype = RD_KAFKA_VTYPE_TOPIC
-                        fields[n].u.cstr = topicName
-                        n += 1
-                        fields[n].vtype = RD_KAFKA_VTYPE_PARTITION
-                        fields[n].u.i32 = partition ?? -1
-                        n += 1
-                        fields[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                        fields[n].u.i = RD_KAFKA_MSG_F_COPY
-                        n += 1
-                        fields[n].vtype = RD_KAFKA_VTYPE_VALUE
-                        fields[n].u.mem.ptr = UnsafeMutableRawPointer(mutating: valuePointer)
-                        fields[n].u.mem.size = valueCount
-                        n += 1
-                        fields[n].vtype = RD_KAFKA_VTYPE_KEY
-                        fields[n].u.mem.ptr = UnsafeMutableRawPointer(mutating: keyPointer)
-                        fields[n].u.mem.size = keyCount
-                        n += 1
-                        if let timestamp {
-                            fields[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP
-                            fields[n].u.i64 = timestamp
+                        func add(_ type: rd_kafka_vtype_t, _ set: (inout rd_kafka_vu_t) -> Void) {
+                            var field = rd_kafka_vu_t()
+                            field.vtype = type
+                            set(&field)
+                            fields.initializeElement(at: n, to: field)
                             n += 1
                         }
-                        if let nativeHeaders {
-                            fields[n].vtype = RD_KAFKA_VTYPE_HEADERS
-                            fields[n].u.headers = nativeHeaders
-                            n += 1
+                        add(RD_KAFKA_VTYPE_RKT) { $0.u.rkt = topicHandle }
+                        add(RD_KAFKA_VTYPE_PARTITION) { $0.u.i32 = partition ?? -1 }
+                        add(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
+                        add(RD_KAFKA_VTYPE_VALUE) {
+                            $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: valuePointer)
+                            $0.u.mem.size = valueCount
                         }
-                        let result = fields.withUnsafeBufferPointer { rd_kafka_produceva(client.handle, $0.baseAddress, n) }
+                        add(RD_KAFKA_VTYPE_KEY) {
+                            $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: keyPointer)
+                            $0.u.mem.size = keyCount
+                        }
+                        if let timestamp { add(RD_KAFKA_VTYPE_TIMESTAMP) { $0.u.i64 = timestamp } }
+                        if let nativeHeaders { add(RD_KAFKA_VTYPE_HEADERS) { $0.u.headers = nativeHeaders } }
+                        let result = rd_kafka_produceva(client.handle, fields.baseAddress, n)
                         let code = rd_kafka_error_code(result)
                         if let result { rd_kafka_error_destroy(result) }
                         return code
@@ -103,6 +96,20 @@ public final class KafkaProducer: @unchecked Sendable {
             // On failure the headers were not handed over.
             if let nativeHeaders { rd_kafka_headers_destroy(nativeHeaders) }
             throw KafkaError(error, context: "Could not send to topic '\(topic)'")
+        }
+    }
+
+    /// librdkafka topic handles by name, made once per topic (sends come from one thread at a time).
+    private let topicHandles = Mutex<[String: OpaquePointer]>([:])
+
+    private func handle(for topic: String) throws -> OpaquePointer {
+        try topicHandles.withLock { handles in
+            if let known = handles[topic] { return known }
+            guard let made = rd_kafka_topic_new(client.handle, topic, nil) else {
+                throw KafkaError(message: "Could not make a handle for topic '\(topic)'")
+            }
+            handles[topic] = made
+            return made
         }
     }
 
@@ -139,6 +146,9 @@ public final class KafkaProducer: @unchecked Sendable {
 
     deinit {
         rd_kafka_flush(client.handle, 5_000)
+        topicHandles.withLock { handles in
+            for handle in handles.values { rd_kafka_topic_destroy(handle) }
+        }
     }
 }
 

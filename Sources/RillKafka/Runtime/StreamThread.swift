@@ -145,9 +145,14 @@ final class StreamThread: @unchecked Sendable {
             rebalanceError = nil
             throw error
         }
+        // Records come in runs of one partition: look the task up once per run.
+        var current: (partition: TopicPartition, task: RunningTask?)?
         for record in records {
-            let partition = TopicPartition(topic: record.topic, partition: record.partition)
-            guard let running = taskByPartition[partition] else { continue }
+            if current?.partition.partition != record.partition || current?.partition.topic != record.topic {
+                let partition = TopicPartition(topic: record.topic, partition: record.partition)
+                current = (partition, taskByPartition[partition])
+            }
+            guard let partition = current?.partition, let running = current?.task else { continue }
             running.group.append(record, to: partition)
         }
         for running in tasks.values where running.group.buffered > 0 {

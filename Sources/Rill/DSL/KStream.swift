@@ -4,8 +4,8 @@ public struct KStream<K, V> {
     let builder: StreamsBuilder
     /// The node whose output this stream is.
     let name: String
-    let keySerde: Serde<K>?
-    let valueSerde: Serde<V>?
+    @usableFromInline let keySerde: Serde<K>?
+    @usableFromInline let valueSerde: Serde<V>?
     /// Whether the key may have changed since the last source, so a key-based operation must repartition.
     let repartitionRequired: Bool
 
@@ -14,6 +14,7 @@ public struct KStream<K, V> {
     // MARK: - Stateless operators
 
     /// Keeps the records for which `predicate` holds.
+    @inlinable
     public func filter(named: Named? = nil, _ predicate: @escaping @Sendable (K, V) throws -> Bool) -> KStream<K, V> {
         stateless("KSTREAM-FILTER-", named, keySerde: keySerde, valueSerde: valueSerde) { node, record in
             if try userCode(node, { try predicate(record.key, record.value) }) { try node.downstream.forward(record) }
@@ -21,6 +22,7 @@ public struct KStream<K, V> {
     }
 
     /// Drops the records for which `predicate` holds.
+    @inlinable
     public func filterNot(named: Named? = nil, _ predicate: @escaping @Sendable (K, V) throws -> Bool) -> KStream<K, V> {
         stateless("KSTREAM-FILTER-", named, keySerde: keySerde, valueSerde: valueSerde) { node, record in
             if try !userCode(node, { try predicate(record.key, record.value) }) { try node.downstream.forward(record) }
@@ -28,6 +30,7 @@ public struct KStream<K, V> {
     }
 
     /// Maps each record to a new key and value (the stream must be repartitioned before key-based operations).
+    @inlinable
     public func map<KR, VR>(named: Named? = nil, _ mapper: @escaping @Sendable (K, V) throws -> KeyValue<KR, VR>)
         -> KStream<KR, VR>
     {
@@ -39,6 +42,7 @@ public struct KStream<K, V> {
     }
 
     /// Maps each value; keys stay, so no repartitioning follows.
+    @inlinable
     public func mapValues<VR>(named: Named? = nil, _ mapper: @escaping @Sendable (V) throws -> VR) -> KStream<K, VR> {
         stateless("KSTREAM-MAPVALUES-", named, keySerde: keySerde, valueSerde: nil) { node, record in
             let value = try userCode(node) { try mapper(record.value) }
@@ -47,6 +51,7 @@ public struct KStream<K, V> {
     }
 
     /// Maps each value, seeing the key; keys stay.
+    @inlinable
     public func mapValues<VR>(named: Named? = nil, _ mapper: @escaping @Sendable (K, V) throws -> VR) -> KStream<K, VR> {
         stateless("KSTREAM-MAPVALUES-", named, keySerde: keySerde, valueSerde: nil) { node, record in
             let value = try userCode(node) { try mapper(record.key, record.value) }
@@ -55,6 +60,7 @@ public struct KStream<K, V> {
     }
 
     /// Maps each record to zero or more records with new keys and values.
+    @inlinable
     public func flatMap<KR, VR>(
         named: Named? = nil, _ mapper: @escaping @Sendable (K, V) throws -> [KeyValue<KR, VR>]
     ) -> KStream<KR, VR> {
@@ -68,6 +74,7 @@ public struct KStream<K, V> {
     }
 
     /// Maps each value to zero or more values, each with the record's key.
+    @inlinable
     public func flatMapValues<VR>(named: Named? = nil, _ mapper: @escaping @Sendable (V) throws -> [VR]) -> KStream<K, VR> {
         stateless("KSTREAM-FLATMAPVALUES-", named, keySerde: keySerde, valueSerde: nil) { node, record in
             let values = try userCode(node) { try mapper(record.value) }
@@ -76,6 +83,7 @@ public struct KStream<K, V> {
     }
 
     /// Maps each value to zero or more values, seeing the key.
+    @inlinable
     public func flatMapValues<VR>(named: Named? = nil, _ mapper: @escaping @Sendable (K, V) throws -> [VR])
         -> KStream<K, VR>
     {
@@ -86,6 +94,7 @@ public struct KStream<K, V> {
     }
 
     /// Gives each record a new key computed from it.
+    @inlinable
     public func selectKey<KR>(named: Named? = nil, _ selector: @escaping @Sendable (K, V) throws -> KR) -> KStream<KR, V> {
         stateless("KSTREAM-KEY-SELECT-", named, keySerde: nil, valueSerde: valueSerde, keyChanging: true) { node, record in
             let key = try userCode(node) { try selector(record.key, record.value) }
@@ -94,6 +103,7 @@ public struct KStream<K, V> {
     }
 
     /// Calls `action` on each record and passes it on unchanged.
+    @inlinable
     public func peek(named: Named? = nil, _ action: @escaping @Sendable (K, V) throws -> Void) -> KStream<K, V> {
         stateless("KSTREAM-PEEK-", named, keySerde: keySerde, valueSerde: valueSerde) { node, record in
             try userCode(node) { try action(record.key, record.value) }
@@ -102,6 +112,7 @@ public struct KStream<K, V> {
     }
 
     /// Calls `action` on each record; the end of this chain.
+    @inlinable
     public func foreach(named: Named? = nil, _ action: @escaping @Sendable (K, V) throws -> Void) {
         _ = stateless("KSTREAM-FOREACH-", named, keySerde: keySerde, valueSerde: valueSerde) { node, record in
             try userCode(node) { try action(record.key, record.value) }
@@ -158,26 +169,31 @@ public struct KStream<K, V> {
     // MARK: - Sinks
 
     /// Writes every record to `topic`.
+    @inlinable
     public func to(_ topic: String, _ produced: Produced<K, V> = Produced()) {
+        addSink(.topic(topic), produced) { SinkNode<K, V>.sender(target: $0, keySerde: $1, valueSerde: $2, partitioner: $3) }
+    }
+
+    /// Writes each record to the topic `extractor` picks for it.
+    @inlinable
+    public func to(_ extractor: @escaping TopicNameExtractor<K, V>, _ produced: Produced<K, V> = Produced()) {
+        addSink(.extractor(extractor), produced) {
+            SinkNode<K, V>.sender(target: $0, keySerde: $1, valueSerde: $2, partitioner: $3)
+        }
+    }
+
+    @usableFromInline
+    func addSink(_ target: SinkNode<K, V>.Target, _ produced: Produced<K, V>, makeSend: @escaping SinkNode<K, V>.MakeSend) {
         let name = produced.name ?? builder.newName("KSTREAM-SINK-")
-        guard !topic.isEmpty else {
+        if case .topic("") = target {
             topology.recordDeferred(TopologyError("sink '\(name)' has no topic"))
             return
         }
         builder.attempt {
             try topology.add(
-                sinkNamed: name, target: .topic(topic), keySerde: produced.keySerde ?? keySerde,
-                valueSerde: produced.valueSerde ?? valueSerde, partitioner: produced.partitioner, parents: [self.name])
-        }
-    }
-
-    /// Writes each record to the topic `extractor` picks for it.
-    public func to(_ extractor: @escaping TopicNameExtractor<K, V>, _ produced: Produced<K, V> = Produced()) {
-        let name = produced.name ?? builder.newName("KSTREAM-SINK-")
-        builder.attempt {
-            try topology.add(
-                sinkNamed: name, target: .extractor(extractor), keySerde: produced.keySerde ?? keySerde,
-                valueSerde: produced.valueSerde ?? valueSerde, partitioner: produced.partitioner, parents: [self.name])
+                sinkNamed: name, target: target, keySerde: produced.keySerde ?? keySerde,
+                valueSerde: produced.valueSerde ?? valueSerde, partitioner: produced.partitioner, parents: [self.name],
+                makeSend: makeSend)
         }
     }
 
@@ -206,10 +222,10 @@ public struct KStream<K, V> {
         builder.attempt {
             try topology.add(
                 sinkNamed: sinkName, target: .topic(topic), keySerde: keySerde, valueSerde: valueSerde,
-                partitioner: repartitioned.partitioner, parents: [filterName])
+                partitioner: repartitioned.partitioner, parents: [filterName], makeSend: SinkNode.sender)
             try topology.add(
                 sourceNamed: sourceName, topics: [topic], keySerde: keySerde, valueSerde: valueSerde,
-                timestampExtractor: nil)
+                timestampExtractor: nil, makeDecode: SourceNode.decoder)
         }
         return KStream(builder: builder, name: sourceName, keySerde: keySerde, valueSerde: valueSerde,
                        repartitionRequired: false)
@@ -217,6 +233,7 @@ public struct KStream<K, V> {
 
     // MARK: - Helpers
 
+    @usableFromInline
     func stateless<KR, VR>(
         _ prefix: String, _ named: Named?, keySerde: Serde<KR>?, valueSerde: Serde<VR>?, keyChanging: Bool = false,
         body: @escaping @Sendable (StatelessNode<K, V, KR, VR>, Record<K, V>) throws -> Void

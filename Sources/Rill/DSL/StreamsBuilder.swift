@@ -14,19 +14,28 @@ public final class StreamsBuilder {
     public init() {}
 
     /// A stream of the records of `topics`.
+    @inlinable
     public func stream<K, V>(_ topics: [String], _ consumed: Consumed<K, V> = Consumed()) -> KStream<K, V> {
+        addStream(topics, consumed) { SourceNode<K, V>.decoder(keySerde: $0, valueSerde: $1, timestampExtractor: $2) }
+    }
+
+    @usableFromInline
+    func addStream<K, V>(_ topics: [String], _ consumed: Consumed<K, V>, makeDecode: @escaping SourceNode<K, V>.MakeDecode)
+        -> KStream<K, V>
+    {
         let name = consumed.name ?? newName("KSTREAM-SOURCE-")
         if topics.isEmpty { topology.recordDeferred(TopologyError("stream '\(name)' reads no topic")) }
         attempt {
             try topology.add(
                 sourceNamed: name, topics: topics, keySerde: consumed.keySerde, valueSerde: consumed.valueSerde,
-                timestampExtractor: consumed.timestampExtractor)
+                timestampExtractor: consumed.timestampExtractor, makeDecode: makeDecode)
         }
         return KStream(builder: self, name: name, keySerde: consumed.keySerde, valueSerde: consumed.valueSerde,
                        repartitionRequired: false)
     }
 
     /// A stream of the records of `topic`.
+    @inlinable
     public func stream<K, V>(_ topic: String, _ consumed: Consumed<K, V> = Consumed()) -> KStream<K, V> {
         stream([topic], consumed)
     }

@@ -2,10 +2,11 @@
 ///
 /// A task makes its nodes children first, so each node gets its children when it is made and
 /// the graph never changes afterwards.
+@usableFromInline
 package class AnyNode {
-    package let name: String
+    @usableFromInline package let name: String
     /// The task this node instance belongs to (the task owns its nodes).
-    unowned(unsafe) let task: TaskState
+    @usableFromInline unowned(unsafe) let task: TaskState
 
     init(name: String, task: TaskState) {
         self.name = name
@@ -19,22 +20,25 @@ package class AnyNode {
 }
 
 /// What a node factory gets: the task, and the node's children, already made.
+@usableFromInline
 package struct NodeContext {
     let task: TaskState
     let children: [AnyNode]
 }
 
 /// A node that receives `Record<K, V>`.
+@usableFromInline
 package class InputNode<K, V>: AnyNode {
     /// Processes one record; subclasses override.
-    func process(_ record: Record<K, V>) throws {}
+    @usableFromInline func process(_ record: Record<K, V>) throws {}
 }
 
 /// The children of a node that forwards `Record<K, V>`, fixed when the node is made.
+@usableFromInline
 package final class Downstream<K, V> {
-    let children: [InputNode<K, V>]
+    @usableFromInline let children: [InputNode<K, V>]
     /// The only child, when there is exactly one (the common case, forwarded to without a loop).
-    private let single: InputNode<K, V>?
+    @usableFromInline let single: InputNode<K, V>?
 
     init(_ children: [AnyNode], parent: String) throws {
         self.children = try children.map { child in
@@ -47,12 +51,19 @@ package final class Downstream<K, V> {
         single = self.children.count == 1 ? self.children[0] : nil
     }
 
+    @inlinable
     func forward(_ record: Record<K, V>) throws {
         if let single {
             try single.process(record)
         } else {
-            for child in children { try child.process(record) }
+            try forwardToEach(record)
         }
+    }
+
+    /// Kept out of ``forward(_:)`` so the single-child path touches no array (nor its type metadata).
+    @usableFromInline @inline(never)
+    func forwardToEach(_ record: Record<K, V>) throws {
+        for child in children { try child.process(record) }
     }
 
     func forward(_ record: Record<K, V>, to childName: String, from node: String) throws {
@@ -65,7 +76,7 @@ package final class Downstream<K, V> {
 }
 
 /// Runs user code of `node`, turning what it throws into a ``StreamsError/processing`` naming the node.
-@inline(__always)
+@inlinable @inline(__always)
 func userCode<T>(_ node: AnyNode, _ body: () throws -> T) throws -> T {
     do {
         return try body()

@@ -48,8 +48,9 @@ final class FixedKeyProcessorNodeAdapter<P: FixedKeyProcessor>: InputNode<P.K, P
 ///
 /// The function wraps the user's code with ``userCode(_:_:)`` itself, so that errors
 /// thrown further down keep the name of the node that threw them.
+@usableFromInline
 final class StatelessNode<KIn, VIn, KOut, VOut>: InputNode<KIn, VIn> {
-    let downstream: Downstream<KOut, VOut>
+    @usableFromInline let downstream: Downstream<KOut, VOut>
     let body: (StatelessNode, Record<KIn, VIn>) throws -> Void
 
     init(name: String, context: NodeContext, body: @escaping (StatelessNode, Record<KIn, VIn>) throws -> Void) throws {

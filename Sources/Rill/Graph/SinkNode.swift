@@ -1,52 +1,62 @@
 /// Serializes records and hands them to the task's record collector.
+@usableFromInline
 package final class SinkNode<K, V>: InputNode<K, V> {
-    enum Target {
+    @usableFromInline
+    enum Target: Sendable {
         case topic(String)
         case extractor(TopicNameExtractor<K, V>)
     }
 
-    let target: Target
-    let keySerde: Serde<K>
-    let valueSerde: Serde<V>
-    let partitioner: StreamPartitioner<K, V>?
+    /// Serializes and sends one record. Made by ``sender(target:keySerde:valueSerde:partitioner:)``,
+    /// in the caller's specialization when the DSL is inlined into user code.
+    @usableFromInline
+    typealias Send = (SinkNode<K, V>, Record<K, V>) throws -> Void
 
-    init(
-        name: String, context: NodeContext, target: Target, keySerde: Serde<K>, valueSerde: Serde<V>,
-        partitioner: StreamPartitioner<K, V>?
-    ) throws {
+    @usableFromInline
+    typealias MakeSend = @Sendable (Target, Serde<K>, Serde<V>, StreamPartitioner<K, V>?) -> Send
+
+    let send: Send
+
+    init(name: String, context: NodeContext, send: @escaping Send) throws {
         if let child = context.children.first {
             throw TopologyError("'\(name)' is a sink and can't have children ('\(child.name)')")
         }
-        self.target = target
-        self.keySerde = keySerde
-        self.valueSerde = valueSerde
-        self.partitioner = partitioner
+        self.send = send
         super.init(name: name, task: context.task)
     }
 
     override func process(_ record: Record<K, V>) throws {
-        let topic: String
-        switch target {
-        case .topic(let name): topic = name
-        case .extractor(let extract):
-            topic = try userCode(self) { try extract(record.key, record.value, task.recordMetadata) }
+        try send(self, record)
+    }
+
+    @inlinable
+    static func sender(
+        target: Target, keySerde: Serde<K>, valueSerde: Serde<V>, partitioner: StreamPartitioner<K, V>?
+    ) -> Send {
+        { node, record in
+            let topic: String
+            switch target {
+            case .topic(let name): topic = name
+            case .extractor(let extract):
+                topic = try userCode(node) { try extract(record.key, record.value, node.task.recordMetadata) }
+            }
+            let keyBytes: [UInt8]?
+            let valueBytes: [UInt8]?
+            do { keyBytes = try keySerde.serialize(record.key) } catch {
+                throw StreamsError.serialization(topic: topic, node: node.name, part: "key", reason: "\(error)")
+            }
+            do { valueBytes = try valueSerde.serialize(record.value) } catch {
+                throw StreamsError.serialization(topic: topic, node: node.name, part: "value", reason: "\(error)")
+            }
+            var partition: Int32? = nil
+            if let partitioner {
+                let count = try node.task.collector.partitionCount(topic: topic)
+                partition = try userCode(node) { try partitioner(topic, record.key, record.value, count) }
+            }
+            try node.task.collector.send(
+                topic: topic, partition: partition, key: keyBytes, value: valueBytes,
+                timestamp: record.timestamp, headers: record.headers)
         }
-        let keyBytes: [UInt8]?
-        let valueBytes: [UInt8]?
-        do { keyBytes = try keySerde.serialize(record.key) } catch {
-            throw StreamsError.serialization(topic: topic, node: name, part: "key", reason: "\(error)")
-        }
-        do { valueBytes = try valueSerde.serialize(record.value) } catch {
-            throw StreamsError.serialization(topic: topic, node: name, part: "value", reason: "\(error)")
-        }
-        var partition: Int32? = nil
-        if let partitioner {
-            let count = try task.collector.partitionCount(topic: topic)
-            partition = try userCode(self) { try partitioner(topic, record.key, record.value, count) }
-        }
-        try task.collector.send(
-            topic: topic, partition: partition, key: keyBytes, value: valueBytes,
-            timestamp: record.timestamp, headers: record.headers)
     }
 }
 

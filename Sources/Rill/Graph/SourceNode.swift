@@ -1,47 +1,59 @@
 /// Reads a record's bytes, deserializes them and forwards the typed record.
+@usableFromInline
 package final class SourceNode<K, V>: AnyNode {
-    let downstream: Downstream<K, V>
-    let keySerde: Serde<K>
-    let valueSerde: Serde<V>
-    let timestampExtractor: TimestampExtractor<K, V>?
+    @usableFromInline let downstream: Downstream<K, V>
 
-    init(
-        name: String, context: NodeContext, keySerde: Serde<K>, valueSerde: Serde<V>,
-        timestampExtractor: TimestampExtractor<K, V>?
-    ) throws {
+    /// Deserializes one raw record and forwards it. Made by ``decoder(keySerde:valueSerde:timestampExtractor:)``,
+    /// in the caller's specialization when the DSL is inlined into user code.
+    @usableFromInline
+    typealias Decode = (SourceNode<K, V>, RawRecord) throws -> Void
+
+    @usableFromInline
+    typealias MakeDecode = @Sendable (Serde<K>, Serde<V>, TimestampExtractor<K, V>?) -> Decode
+
+    let decode: Decode
+
+    init(name: String, context: NodeContext, decode: @escaping Decode) throws {
         downstream = try Downstream(context.children, parent: name)
-        self.keySerde = keySerde
-        self.valueSerde = valueSerde
-        self.timestampExtractor = timestampExtractor
+        self.decode = decode
         super.init(name: name, task: context.task)
     }
 
     /// Deserializes `raw` and forwards it. Deserialization failures are thrown as ``DeserializationFailure``.
     func process(_ raw: RawRecord) throws {
-        let key: K
-        let value: V
-        do {
-            key = try keySerde.deserialize(raw.key)
-        } catch {
-            throw DeserializationFailure(
-                error: .deserialization(source: raw.metadata, part: "key", node: name, reason: "\(error)"))
+        try decode(self, raw)
+    }
+
+    @inlinable
+    static func decoder(keySerde: Serde<K>, valueSerde: Serde<V>, timestampExtractor: TimestampExtractor<K, V>?)
+        -> Decode
+    {
+        { node, raw in
+            let key: K
+            let value: V
+            do {
+                key = try keySerde.deserialize(raw.key)
+            } catch {
+                throw DeserializationFailure(
+                    error: .deserialization(source: raw.metadata, part: "key", node: node.name, reason: "\(error)"))
+            }
+            do {
+                value = try valueSerde.deserialize(raw.value)
+            } catch {
+                throw DeserializationFailure(
+                    error: .deserialization(source: raw.metadata, part: "value", node: node.name, reason: "\(error)"))
+            }
+            var timestamp = raw.timestamp
+            if let timestampExtractor {
+                timestamp = try userCode(node) { try timestampExtractor(key, value, raw.timestamp) }
+            }
+            guard timestamp >= 0 else {
+                node.task.skipInvalidTimestamp(raw, extracted: timestamp)
+                return
+            }
+            node.task.advanceStreamTime(to: timestamp)
+            try node.downstream.forward(Record(key: key, value: value, timestamp: timestamp, headers: raw.headers))
         }
-        do {
-            value = try valueSerde.deserialize(raw.value)
-        } catch {
-            throw DeserializationFailure(
-                error: .deserialization(source: raw.metadata, part: "value", node: name, reason: "\(error)"))
-        }
-        var timestamp = raw.timestamp
-        if let timestampExtractor {
-            timestamp = try userCode(self) { try timestampExtractor(key, value, raw.timestamp) }
-        }
-        guard timestamp >= 0 else {
-            task.skipInvalidTimestamp(raw, extracted: timestamp)
-            return
-        }
-        task.advanceStreamTime(to: timestamp)
-        try downstream.forward(Record(key: key, value: value, timestamp: timestamp, headers: raw.headers))
     }
 }
 
@@ -49,6 +61,10 @@ package final class SourceNode<K, V>: AnyNode {
 public typealias TimestampExtractor<K, V> = @Sendable (K, V, Int64) throws -> Int64
 
 /// A deserialization error, kept apart so the task can hand it to the deserialization handler.
+@usableFromInline
 struct DeserializationFailure: Error {
-    let error: StreamsError
+    @usableFromInline let error: StreamsError
+
+    @usableFromInline
+    init(error: StreamsError) { self.error = error }
 }

@@ -131,14 +131,15 @@ public struct RecordMetadata: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A record as bytes, as read from or written to a topic.
+@usableFromInline
 package struct RawRecord: Sendable {
-    package var topic: String
-    package var partition: Int32
-    package var offset: Int64
-    package var timestamp: Int64
-    package var key: [UInt8]?
-    package var value: [UInt8]?
-    package var headers: Headers
+    @usableFromInline package var topic: String
+    @usableFromInline package var partition: Int32
+    @usableFromInline package var offset: Int64
+    @usableFromInline package var timestamp: Int64
+    @usableFromInline package var key: [UInt8]?
+    @usableFromInline package var value: [UInt8]?
+    @usableFromInline package var headers: Headers
 
     package init(
         topic: String, partition: Int32, offset: Int64, timestamp: Int64,
@@ -153,5 +154,5 @@ package struct RawRecord: Sendable {
         self.headers = headers
     }
 
-    package var metadata: RecordMetadata { RecordMetadata(topic: topic, partition: partition, offset: offset) }
+    @usableFromInline package var metadata: RecordMetadata { RecordMetadata(topic: topic, partition: partition, offset: offset) }
 }

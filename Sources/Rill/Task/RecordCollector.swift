@@ -1,4 +1,5 @@
 /// Where a task's sinks send serialized records: the producer at run time, memory under the test driver.
+@usableFromInline
 package protocol RecordCollector: AnyObject {
     /// Sends one record. `partition` nil means the default partitioner (murmur2 of the key, as Kafka's).
     func send(

@@ -2,20 +2,21 @@ import Logging
 
 /// What the nodes of one task share: identity, the record being processed, stream time,
 /// punctuation schedules, where output goes, and counters.
+@usableFromInline
 package final class TaskState {
     package let applicationID: String
     package let taskID: TaskID
     package let config: StreamsConfig
     package let logger: Logger
-    package let collector: RecordCollector
+    @usableFromInline package let collector: RecordCollector
     package let wallClock: () -> Int64
     /// Internal topics of the topology (raw names), which get the application id as prefix.
     let internalTopics: Set<String>
 
     /// Where the record being processed came from; `nil` in punctuators.
-    package var recordMetadata: RecordMetadata?
+    @usableFromInline package var recordMetadata: RecordMetadata?
     /// The largest record timestamp processed (-1 before any).
-    package var streamTime: Int64 = -1
+    @usableFromInline package var streamTime: Int64 = -1
     /// Set by a processor that asks for a commit.
     package var commitRequested = false
     package var metrics = TaskMetrics()
@@ -41,11 +42,12 @@ package final class TaskState {
         internalTopics.contains(name) ? "\(applicationID)-\(name)" : name
     }
 
-    @inline(__always)
+    @inlinable
     func advanceStreamTime(to timestamp: Int64) {
         if timestamp > streamTime { streamTime = timestamp }
     }
 
+    @usableFromInline
     func skipInvalidTimestamp(_ raw: RawRecord, extracted: Int64) {
         metrics.droppedRecords += 1
         logger.warning(

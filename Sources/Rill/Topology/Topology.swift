@@ -56,7 +56,7 @@ public final class Topology: @unchecked Sendable {
             throw TopologyError("source '\(name)' names an empty topic ('\(empty)')")
         }
         try add(sourceNamed: name, topics: topics, keySerde: keySerde, valueSerde: valueSerde,
-                timestampExtractor: timestampExtractor)
+                timestampExtractor: timestampExtractor, makeDecode: SourceNode.decoder)
         return self
     }
 
@@ -81,7 +81,7 @@ public final class Topology: @unchecked Sendable {
     ) throws -> Topology {
         guard !topic.isEmpty else { throw TopologyError("sink '\(name)' has no topic") }
         try add(sinkNamed: name, target: .topic(topic), keySerde: keySerde, valueSerde: valueSerde,
-                partitioner: partitioner, parents: parents)
+                partitioner: partitioner, parents: parents, makeSend: SinkNode.sender)
         return self
     }
 
@@ -92,7 +92,7 @@ public final class Topology: @unchecked Sendable {
         partitioner: StreamPartitioner<K, V>? = nil, parents: [String]
     ) throws -> Topology {
         try add(sinkNamed: name, target: .extractor(topicExtractor), keySerde: keySerde, valueSerde: valueSerde,
-                partitioner: partitioner, parents: parents)
+                partitioner: partitioner, parents: parents, makeSend: SinkNode.sender)
         return self
     }
 
@@ -123,9 +123,10 @@ public final class Topology: @unchecked Sendable {
         nodes.append(node)
     }
 
+    @usableFromInline
     func add<K, V>(
         sourceNamed name: String, topics: [String], keySerde: Serde<K>?, valueSerde: Serde<V>?,
-        timestampExtractor: TimestampExtractor<K, V>?
+        timestampExtractor: TimestampExtractor<K, V>?, makeDecode: @escaping SourceNode<K, V>.MakeDecode
     ) throws {
         for topic in topics {
             if let other = nodes.first(where: { if case .source(let t) = $0.kind { return t.contains(topic) } else { return false } }) {
@@ -140,15 +141,17 @@ public final class Topology: @unchecked Sendable {
                     let task = context.task
                     return try SourceNode(
                         name: name, context: context,
-                        keySerde: try resolve(keySerde, task.config.defaultKeySerde, node: name, part: "key"),
-                        valueSerde: try resolve(valueSerde, task.config.defaultValueSerde, node: name, part: "value"),
-                        timestampExtractor: timestampExtractor)
+                        decode: makeDecode(
+                            try resolve(keySerde, task.config.defaultKeySerde, node: name, part: "key"),
+                            try resolve(valueSerde, task.config.defaultValueSerde, node: name, part: "value"),
+                            timestampExtractor))
                 }))
     }
 
+    @usableFromInline
     func add<K, V>(
         sinkNamed name: String, target: SinkNode<K, V>.Target, keySerde: Serde<K>?, valueSerde: Serde<V>?,
-        partitioner: StreamPartitioner<K, V>?, parents: [String]
+        partitioner: StreamPartitioner<K, V>?, parents: [String], makeSend: @escaping SinkNode<K, V>.MakeSend
     ) throws {
         let topic: String?
         if case .topic(let t) = target { topic = t } else { topic = nil }
@@ -164,17 +167,21 @@ public final class Topology: @unchecked Sendable {
                     case .extractor: resolved = target
                     }
                     return try SinkNode(
-                        name: name, context: context, target: resolved,
-                        keySerde: try resolve(keySerde, task.config.defaultKeySerde, node: name, part: "key"),
-                        valueSerde: try resolve(valueSerde, task.config.defaultValueSerde, node: name, part: "value"),
-                        partitioner: partitioner)
+                        name: name, context: context,
+                        send: makeSend(
+                            resolved,
+                            try resolve(keySerde, task.config.defaultKeySerde, node: name, part: "key"),
+                            try resolve(valueSerde, task.config.defaultValueSerde, node: name, part: "value"),
+                            partitioner))
                 }))
     }
 
+    @usableFromInline
     func addInternalTopic(_ name: String, partitions: Int32?) {
         internalTopics[name] = InternalTopic(name: name, partitions: partitions)
     }
 
+    @usableFromInline
     func recordDeferred(_ error: Error) {
         guard deferredError == nil else { return }
         deferredError = (error as? TopologyError) ?? TopologyError("\(error)")

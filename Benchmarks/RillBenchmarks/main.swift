@@ -1,4 +1,11 @@
 import Foundation
+import Logging
+
+LoggingSystem.bootstrap { label in
+    var handler = StreamLogHandler.standardError(label: label)
+    handler.logLevel = .warning
+    return handler
+}
 
 // `make bench`: every scenario runs with its baseline in this same process run; ratios are what count.
 var report = Report()
@@ -9,6 +16,6 @@ let count = quick ? 100_000 : 1_000_000
 print("Rill benchmarks: \(count) records per scenario, \(ProcessInfo.processInfo.activeProcessorCount) cores")
 try InProcessChain.run(count: count, report: &report)
 if !arguments.contains("--in-process-only") {
-    try BrokerBenchmarks.run(count: count, report: &report)
+    try BrokerBenchmarks.run(count: count, rounds: quick ? 1 : 3, report: &report)
 }
 print(report.summary())

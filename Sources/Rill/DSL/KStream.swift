@@ -144,7 +144,7 @@ public struct KStream<K, V> {
     // MARK: - Processor API
 
     /// Runs a ``Processor`` (one instance per task) on each record.
-    public func process<P: Processor>(named: Named? = nil, stores: [String] = [], _ supplier: @escaping @Sendable () -> P)
+    public func process<P: Processor & SendableMetatype>(named: Named? = nil, stores: [String] = [], _ supplier: @escaping @Sendable () -> P)
         -> KStream<P.KOut, P.VOut> where P.KIn == K, P.VIn == V
     {
         let name = builder.name(named, prefix: "KSTREAM-PROCESSOR-")
@@ -155,7 +155,7 @@ public struct KStream<K, V> {
     }
 
     /// Runs a ``FixedKeyProcessor`` (one instance per task) on each record; keys stay.
-    public func processValues<P: FixedKeyProcessor>(
+    public func processValues<P: FixedKeyProcessor & SendableMetatype>(
         named: Named? = nil, stores: [String] = [], _ supplier: @escaping @Sendable () -> P
     ) -> KStream<K, P.VOut> where P.K == K, P.VIn == V {
         let name = builder.name(named, prefix: "KSTREAM-PROCESSVALUES-")

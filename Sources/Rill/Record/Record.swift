@@ -130,18 +130,19 @@ public struct RecordMetadata: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(topic)-\(partition)@\(offset)" }
 }
 
-/// A record as bytes, as read from or written to a topic.
-@usableFromInline
-package struct RawRecord: Sendable {
-    @usableFromInline package var topic: String
-    @usableFromInline package var partition: Int32
-    @usableFromInline package var offset: Int64
-    @usableFromInline package var timestamp: Int64
-    @usableFromInline package var key: [UInt8]?
-    @usableFromInline package var value: [UInt8]?
-    @usableFromInline package var headers: Headers
+/// A record as bytes, as read from or written to a topic: what runtimes and the test driver move around.
+public struct RawRecord: Sendable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    /// Milliseconds since the epoch, or -1 when the record has none.
+    public var timestamp: Int64
+    public var key: [UInt8]?
+    public var value: [UInt8]?
+    public var headers: Headers
 
-    package init(
+    @inlinable
+    public init(
         topic: String, partition: Int32, offset: Int64, timestamp: Int64,
         key: [UInt8]?, value: [UInt8]?, headers: Headers
     ) {
@@ -154,5 +155,7 @@ package struct RawRecord: Sendable {
         self.headers = headers
     }
 
-    @usableFromInline package var metadata: RecordMetadata { RecordMetadata(topic: topic, partition: partition, offset: offset) }
+    /// Where the record was read from.
+    @inlinable
+    public var metadata: RecordMetadata { RecordMetadata(topic: topic, partition: partition, offset: offset) }
 }

@@ -61,7 +61,7 @@ extension Serde where T == UUID {
     }
 }
 
-extension Serde where T: Codable {
+extension Serde where T: Codable & SendableMetatype {
     /// JSON (UTF-8) for any `Codable` type, through Foundation's coders.
     public static func json(_ type: T.Type = T.self) -> Serde<T> {
         let typeName = String(describing: T.self)

@@ -62,7 +62,7 @@ public final class Topology: @unchecked Sendable {
 
     /// Adds a processor below `parents`; `supplier` makes one instance per task.
     @discardableResult
-    public func addProcessor<P: Processor>(
+    public func addProcessor<P: Processor & SendableMetatype>(
         name: String, parents: [String], stores: [String] = [], supplier: @escaping @Sendable () -> P
     ) throws -> Topology {
         try add(

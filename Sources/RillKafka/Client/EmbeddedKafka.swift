@@ -1,11 +1,12 @@
 import CRdKafka
+import Synchronization
 
 /// librdkafka's mock cluster, in this process: a Kafka-protocol broker on loopback TCP for tests and demos.
 ///
 /// It lives as long as this object. Know its limits: each partition keeps at most about 5 MiB or
 /// 100,000 message sets (older data is dropped), there is no compaction, transactions don't isolate,
 /// and other processes can't create topics on it (they are auto-created with 4 partitions on first use).
-public final class EmbeddedKafka: @unchecked Sendable {
+public final class EmbeddedKafka: TopicCreator, @unchecked Sendable {
     private let client: KafkaClient
     private let cluster: OpaquePointer
     /// `127.0.0.1:PORT` (a random free port).
@@ -19,6 +20,30 @@ public final class EmbeddedKafka: @unchecked Sendable {
         }
         self.cluster = cluster
         bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
+        Self.running.withLock { $0[bootstrapServers] = Weak(self) }
+    }
+
+    deinit {
+        Self.running.withLock { $0[bootstrapServers] = nil }
+    }
+
+    private struct Weak: @unchecked Sendable {
+        weak var broker: EmbeddedKafka?
+        init(_ broker: EmbeddedKafka) { self.broker = broker }
+    }
+
+    /// The embedded brokers alive in this process, by bootstrap servers.
+    private static let running = Mutex<[String: Weak]>([:])
+
+    /// The embedded broker of this process at `bootstrapServers`, if any: the runtime creates topics
+    /// through it with exact partition counts, which the Kafka protocol can't do on a mock cluster.
+    public static func inProcess(at bootstrapServers: String) -> EmbeddedKafka? {
+        running.withLock { $0[bootstrapServers]?.broker }
+    }
+
+    /// Creates `topics` with their partition counts.
+    public func createTopics(_ topics: [NewTopic], timeoutMs: Int32) throws {
+        for topic in topics { try createTopic(topic.name, partitions: topic.partitions) }
     }
 
     /// Creates `name` with `partitions` partitions (replication factor 1).

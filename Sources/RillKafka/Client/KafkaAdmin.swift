@@ -17,8 +17,14 @@ public struct NewTopic: Sendable, Equatable {
     }
 }
 
+/// Creates topics: ``KafkaAdmin`` through the Kafka protocol, ``EmbeddedKafka`` directly.
+public protocol TopicCreator: Sendable {
+    /// Creates `topics`; a topic that already exists is not an error.
+    func createTopics(_ topics: [NewTopic], timeoutMs: Int32) throws
+}
+
 /// Topic administration: create topics and read partition counts.
-public final class KafkaAdmin: @unchecked Sendable {
+public final class KafkaAdmin: TopicCreator, @unchecked Sendable {
     private let client: KafkaClient
     private let logger: Logger
 
@@ -81,6 +87,12 @@ public final class KafkaAdmin: @unchecked Sendable {
     /// Partition counts of `topics`; topics that don't exist are absent (never creates them).
     public func partitionCounts(topics: [String], timeoutMs: Int32) throws -> [String: Int32] {
         try client.listTopics(timeoutMs: timeoutMs).filter { topics.contains($0.key) }
+    }
+
+    /// Whether the cluster has a controller, so `CreateTopics` can work. The embedded broker seen
+    /// from another process has none.
+    public func canCreateTopics(timeoutMs: Int32) throws -> Bool {
+        try client.hasController(timeoutMs: timeoutMs)
     }
 
     /// Asks for `topic`'s metadata, so that a broker with topic auto-creation creates it (with its default

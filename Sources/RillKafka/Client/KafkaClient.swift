@@ -36,6 +36,19 @@ final class KafkaClient: @unchecked Sendable {
         return result
     }
 
+    /// Whether the cluster names a controller among its brokers (CreateTopics needs one).
+    func hasController(timeoutMs: Int32) throws -> Bool {
+        let controller = rd_kafka_controllerid(handle, timeoutMs)
+        guard controller >= 0 else { return false }
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let error = rd_kafka_metadata(handle, 0, nil, &metadata, timeoutMs)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            throw KafkaError(error, context: "Metadata request to bootstrap.servers=\(servers) failed")
+        }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        return (0..<Int(metadata.pointee.broker_cnt)).contains { metadata.pointee.brokers[$0].id == controller }
+    }
+
     /// The partition count of `topic`, or `nil` when it does not exist.
     func partitionCount(topic: String, timeoutMs: Int32) throws -> Int32? {
         try listTopics(timeoutMs: timeoutMs)[topic]

@@ -43,28 +43,6 @@ public struct TopicPartition: Hashable, Sendable, Comparable, CustomStringConver
 }
 
 /// A record read by a ``KafkaConsumer``.
-public struct ConsumedRecord: Sendable {
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
-    /// Milliseconds since the epoch, or -1 when the record has none.
-    public var timestamp: Int64
-    public var key: [UInt8]?
-    public var value: [UInt8]?
-    public var headers: Headers
-
-    public init(
-        topic: String, partition: Int32, offset: Int64, timestamp: Int64, key: [UInt8]?, value: [UInt8]?,
-        headers: Headers
-    ) {
-        self.topic = topic
-        self.partition = partition
-        self.offset = offset
-        self.timestamp = timestamp
-        self.key = key
-        self.value = value
-        self.headers = headers
-    }
-}
+public typealias ConsumedRecord = RawRecord
 
 import Rill

@@ -256,31 +256,40 @@ public final class KafkaStreams: @unchecked Sendable {
         try ensureTopics(wanted, existing: existing, admin: admin, timeout: timeout)
     }
 
-    /// Creates missing topics. Where `CreateTopics` is not available (the embedded broker seen from another
-    /// process), falls back to the broker's auto-creation and checks the partition count it got.
+    /// Creates missing topics: through the in-process embedded broker when that is the cluster, else
+    /// with `CreateTopics`, else (a cluster with no controller, like the embedded broker seen from
+    /// another process) through the brokers' auto-creation. Then checks the partition counts: an
+    /// internal topic with another count than it needs is an error; other topics get a warning.
     private func ensureTopics(_ wanted: [String: Int32], existing: [String: Int32], admin: KafkaAdmin, timeout: Int32) throws {
-        let missing = wanted.filter { existing[$0.key] == nil }
-        guard !missing.isEmpty else { return }
-        logger.info("Creating topics \(missing.keys.sorted())")
-        do {
-            try admin.createTopics(
-                missing.map { NewTopic(name: $0.key, partitions: $0.value) }.sorted { $0.name < $1.name },
-                timeoutMs: min(timeout, 5_000))
-        } catch {
-            logger.warning("CreateTopics failed (\(error)); relying on the brokers' topic auto-creation")
-            for topic in missing.keys.sorted() {
-                try? admin.requestAutoCreation(of: topic, timeoutMs: timeout)
+        for (topic, expected) in wanted.sorted(by: { $0.key < $1.key }) where topic.hasPrefix(config.applicationID + "-") {
+            if let actual = existing[topic], actual != expected {
+                throw RuntimeError.internalTopicPartitions(topic: topic, expected: expected, actual: actual)
             }
         }
+        let missing = wanted.filter { existing[$0.key] == nil }
+        guard !missing.isEmpty else { return }
+        let topics = missing.map { NewTopic(name: $0.key, partitions: $0.value) }.sorted { $0.name < $1.name }
+        logger.info("Creating topics \(topics.map { "\($0.name) (\($0.partitions) partitions)" })")
+        if let embedded = EmbeddedKafka.inProcess(at: config.bootstrapServers) {
+            try embedded.createTopics(topics, timeoutMs: timeout)
+        } else if try admin.canCreateTopics(timeoutMs: timeout) {
+            try admin.createTopics(topics, timeoutMs: timeout)
+        } else {
+            logger.warning("The cluster has no controller to create topics; relying on the brokers' topic auto-creation")
+            for topic in topics { try? admin.requestAutoCreation(of: topic.name, timeoutMs: timeout) }
+        }
         let now = try admin.partitionCounts(topics: Array(missing.keys), timeoutMs: timeout)
-        for (topic, expected) in missing.sorted(by: { $0.key < $1.key }) {
-            guard let actual = now[topic] else {
+        for topic in topics {
+            guard let actual = now[topic.name] else {
                 throw RuntimeError.illegalState(
-                    "Could not create topic '\(topic)' on the brokers at \(config.bootstrapServers): create it with \(expected) partitions")
+                    "Could not create topic '\(topic.name)' on the brokers at \(config.bootstrapServers): "
+                        + "create it with \(topic.partitions) partitions")
             }
-            if actual != expected {
-                logger.warning("Topic '\(topic)' has \(actual) partitions (wanted \(expected))")
+            guard actual != topic.partitions else { continue }
+            if topic.name.hasPrefix(config.applicationID + "-") {
+                throw RuntimeError.internalTopicPartitions(topic: topic.name, expected: topic.partitions, actual: actual)
             }
+            logger.warning("Topic '\(topic.name)' has \(actual) partitions (wanted \(topic.partitions))")
         }
     }
 

@@ -21,7 +21,8 @@ public enum RuntimeError: Error, CustomStringConvertible, Sendable {
             return "Output topic\(topics.count == 1 ? "" : "s") \(topics.map { "'\($0)'" }.joined(separator: ", ")) "
                 + "not found on the brokers at \(servers): create \(topics.count == 1 ? "it" : "them") first"
         case .internalTopicPartitions(let topic, let expected, let actual):
-            return "Internal topic '\(topic)' has \(actual) partitions but needs \(expected): delete it or fix its partition count"
+            return "Internal topic '\(topic)' has \(actual) partitions but needs \(expected): create it with \(expected) "
+                + "partitions before starting (on `rill dev-broker`: --topic \(topic):\(expected))"
         case .invalidClientProperty(let key, let reason):
             return "Invalid configuration '\(key)': \(reason)"
         case .illegalState(let message):

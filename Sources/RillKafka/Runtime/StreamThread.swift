@@ -27,7 +27,7 @@ final class StreamThread: @unchecked Sendable {
     /// Sub-topology index of each input topic (resolved names).
     private let subtopologyByTopic: [String: Int]
     private var tasks: [TaskID: RunningTask] = [:]
-    private var taskByPartition: [TopicPartition: RunningTask] = [:]
+    private var taskByPartition: [TopicPartition: (task: RunningTask, queue: PartitionQueue)] = [:]
     private var lastCommit = ContinuousClock.now
     private let commitInterval: Duration
 
@@ -35,9 +35,6 @@ final class StreamThread: @unchecked Sendable {
     final class RunningTask {
         let task: StreamTask
         var group = PartitionGroup()
-        /// Next offset to commit per partition (last processed + 1).
-        var processed: [TopicPartition: Int64] = [:]
-        var committed: [TopicPartition: Int64] = [:]
         init(task: StreamTask) { self.task = task }
     }
 
@@ -146,14 +143,16 @@ final class StreamThread: @unchecked Sendable {
             throw error
         }
         // Records come in runs of one partition: look the task up once per run.
-        var current: (partition: TopicPartition, task: RunningTask?)?
+        var current: (partition: Int32, topic: String, target: (task: RunningTask, queue: PartitionQueue)?)?
         for record in records {
-            if current?.partition.partition != record.partition || current?.partition.topic != record.topic {
-                let partition = TopicPartition(topic: record.topic, partition: record.partition)
-                current = (partition, taskByPartition[partition])
+            if current?.partition != record.partition || current?.topic != record.topic {
+                current = (
+                    record.partition, record.topic,
+                    taskByPartition[TopicPartition(topic: record.topic, partition: record.partition)]
+                )
             }
-            guard let partition = current?.partition, let running = current?.task else { continue }
-            running.group.append(record, to: partition)
+            guard let target = current?.target else { continue }
+            target.task.group.append(record, to: target.queue)
         }
         for running in tasks.values where running.group.buffered > 0 {
             try process(running, max: 1000)
@@ -171,12 +170,9 @@ final class StreamThread: @unchecked Sendable {
 
     private func process(_ running: RunningTask, max: Int) throws {
         var count = 0
-        while count < max, let record = running.group.next() {
-            let raw = RawRecord(
-                topic: record.topic, partition: record.partition, offset: record.offset, timestamp: record.timestamp,
-                key: record.key, value: record.value, headers: record.headers)
-            try running.task.process(raw)
-            running.processed[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
+        while count < max, let (record, queue) = running.group.next() {
+            try running.task.process(record)
+            queue.processedOffset = record.offset + 1
             try running.task.maybePunctuateStreamTime()
             count += 1
         }
@@ -186,18 +182,19 @@ final class StreamThread: @unchecked Sendable {
     private func commit<C: Collection>(_ tasks: C) throws where C.Element == RunningTask {
         lastCommit = .now
         var offsets: [TopicPartition: (offset: Int64, metadata: String?)] = [:]
+        var committing: [(PartitionQueue, Int64)] = []
         for running in tasks {
             running.task.state.commitRequested = false
-            for (partition, offset) in running.processed where running.committed[partition] != offset {
-                offsets[partition] = (offset, StreamTimeMetadata.encode(running.task.state.streamTime))
+            for queue in running.group.queues {
+                guard let offset = queue.processedOffset, offset != queue.committedOffset else { continue }
+                offsets[queue.partition] = (offset, StreamTimeMetadata.encode(running.task.state.streamTime))
+                committing.append((queue, offset))
             }
         }
         try producer.flush(timeoutMs: 60_000)
         guard !offsets.isEmpty else { return }
         try consumer.commit(offsets)
-        for running in tasks {
-            for (partition, offset) in running.processed { running.committed[partition] = offset }
-        }
+        for (queue, offset) in committing { queue.committedOffset = offset }
         logger.debug("Committed \(offsets.count) partition offsets")
     }
 
@@ -220,13 +217,12 @@ final class StreamThread: @unchecked Sendable {
                 tasks[id] = running
                 created.append(running)
             }
-            running.group.add(partition)
-            taskByPartition[partition] = running
+            taskByPartition[partition] = (running, running.group.add(partition))
         }
         if !partitions.isEmpty {
             let committed = try consumer.committed(partitions, timeoutMs: 10_000)
             for (partition, position) in committed {
-                if let running = taskByPartition[partition], let time = StreamTimeMetadata.decode(position.metadata) {
+                if let running = taskByPartition[partition]?.task, let time = StreamTimeMetadata.decode(position.metadata) {
                     running.task.state.streamTime = max(running.task.state.streamTime, time)
                 }
             }
@@ -238,14 +234,12 @@ final class StreamThread: @unchecked Sendable {
 
     private func revoke(_ partitions: [TopicPartition]) throws {
         setState(.partitionsRevoked)
-        let affected = Set(partitions.compactMap { taskByPartition[$0]?.task.id }).compactMap { tasks[$0] }
+        let affected = Set(partitions.compactMap { taskByPartition[$0]?.task.task.id }).compactMap { tasks[$0] }
         try commit(affected)
         for partition in partitions {
-            guard let running = taskByPartition.removeValue(forKey: partition) else { continue }
+            guard let running = taskByPartition.removeValue(forKey: partition)?.task else { continue }
             running.group.remove(partition)
-            running.processed[partition] = nil
-            running.committed[partition] = nil
-            if running.group.partitions.isEmpty {
+            if running.group.isEmpty {
                 closedTaskMetrics.add(running.task.state.metrics)
                 running.task.close()
                 tasks[running.task.id] = nil

@@ -18,11 +18,7 @@ final class EndToEndTests: XCTestCase {
     }
 
     func config(_ app: String, _ servers: String) -> StreamsConfig {
-        var config = StreamsConfig(applicationID: app, bootstrapServers: servers)
-        config.commitIntervalMs = 200
-        config["consumer.session.timeout.ms"] = "6000"
-        config["consumer.heartbeat.interval.ms"] = "500"
-        return config
+        testConfig(app, servers, commitIntervalMs: 200)
     }
 
     func produceNumbers(_ servers: String, topic: String, count: Int) throws {
@@ -145,12 +141,4 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(seen, expected, "every record exactly once across both instances")
         XCTAssertEqual(processedByFirst + second.metrics.processed, Int64(Self.recordCount), "nothing reprocessed")
     }
-}
-
-/// State transitions seen by a listener, from any thread.
-final class TransitionLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [String] = []
-    func append(_ entry: String) { lock.withLock { items.append(entry) } }
-    var entries: [String] { lock.withLock { items } }
 }

@@ -7,11 +7,7 @@ import XCTest
 /// and a failing topology stopping with an error.
 final class RuntimeBehaviourTests: XCTestCase {
     func config(_ app: String, _ servers: String) -> StreamsConfig {
-        var config = StreamsConfig(applicationID: app, bootstrapServers: servers)
-        config.commitIntervalMs = 100
-        config["consumer.session.timeout.ms"] = "6000"
-        config["consumer.heartbeat.interval.ms"] = "500"
-        return config
+        testConfig(app, servers, commitIntervalMs: 100)
     }
 
     func produce(_ servers: String, _ topic: String, _ records: [(key: String, value: [UInt8])]) throws {

@@ -11,11 +11,7 @@
 public final class Topology: @unchecked Sendable {
     /// One node of the graph, with the factory that instantiates it per task.
     package struct Node {
-        package enum Kind {
-            case source(topics: [String])
-            case processor(stores: [String])
-            case sink(topic: String?)
-        }
+        package typealias Kind = TopologyDescription.Node.Kind
 
         package let name: String
         package let kind: Kind

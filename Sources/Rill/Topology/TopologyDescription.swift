@@ -9,6 +9,8 @@ public struct TopologyDescription: Sendable, CustomStringConvertible {
 
     /// A node with its neighbours, by name.
     public struct Node: Sendable {
+        /// What a node is: a source of topics, a processor with its stores, or a sink to a topic
+        /// (`nil` when a topic-name extractor picks it per record).
         public enum Kind: Sendable, Equatable {
             case source(topics: [String])
             case processor(stores: [String])
@@ -45,13 +47,7 @@ public struct TopologyDescription: Sendable, CustomStringConvertible {
             }
             let nodes = names.sorted(by: order).map { name -> Node in
                 let definition = topology.node(named: name)
-                let kind: Node.Kind
-                switch definition?.kind {
-                case .source(let topics)?: kind = .source(topics: topics)
-                case .processor(let stores)?: kind = .processor(stores: stores)
-                case .sink(let topic)?: kind = .sink(topic: topic)
-                case nil: kind = .processor(stores: [])
-                }
+                let kind = definition?.kind ?? .processor(stores: [])
                 return Node(
                     name: name, kind: kind,
                     successors: (children[name] ?? []).sorted(by: order),

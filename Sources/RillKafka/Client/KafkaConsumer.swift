@@ -250,9 +250,12 @@ func topicPartitions(_ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_
 
 /// A librdkafka partition list; metadata strings are copied with malloc, which librdkafka frees.
 func makeList(_ entries: [(TopicPartition, Int64, String?)]) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {
-    let list = rd_kafka_topic_partition_list_new(Int32(entries.count))!
+    // librdkafka aborts on allocation failure rather than returning NULL, so these are never nil.
+    guard let list = rd_kafka_topic_partition_list_new(Int32(entries.count)) else {
+        preconditionFailure("rd_kafka_topic_partition_list_new returned NULL")
+    }
     for (partition, offset, metadata) in entries {
-        let element = rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition)!
+        guard let element = rd_kafka_topic_partition_list_add(list, partition.topic, partition.partition) else { continue }
         element.pointee.offset = offset
         if let metadata {
             let bytes = Array(metadata.utf8)

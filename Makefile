@@ -29,8 +29,8 @@ describe: deps
 	$(SWIFT) run rill describe
 
 bench: deps
-	cd Benchmarks && $(SWIFT) build -c release
-	cd Benchmarks && $$($(SWIFT) build -c release --show-bin-path)/RillBenchmarks
+	$(SWIFT) build -c release --product RillBenchmarks
+	$$($(SWIFT) build -c release --show-bin-path)/RillBenchmarks
 
 clean:
-	rm -rf .build Benchmarks/.build
+	rm -rf .build

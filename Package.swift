@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "Rill", targets: ["Rill"]),
+        .library(name: "RillRocksDB", targets: ["RillRocksDB"]),
         .library(name: "RillKafka", targets: ["RillKafka"]),
         .library(name: "RillTestDriver", targets: ["RillTestDriver"]),
         .executable(name: "rill", targets: ["rill"]),
@@ -27,6 +28,8 @@ let package = Package(
         .target(
             name: "Rill",
             dependencies: [.product(name: "Logging", package: "swift-log")]),
+        // Persistent state stores on RocksDB.
+        .target(name: "RillRocksDB", dependencies: ["Rill", "CRocksDB"]),
         // The runtime on Kafka, through librdkafka.
         .target(
             name: "RillKafka",
@@ -52,7 +55,8 @@ let package = Package(
 
         .testTarget(name: "RillTests", dependencies: ["Rill", "RillTestDriver"]),
         .testTarget(name: "RillTestDriverTests", dependencies: ["Rill", "RillTestDriver"]),
-        .testTarget(name: "RillKafkaTests", dependencies: ["Rill", "RillKafka", "CRdKafka"]),
+        .testTarget(name: "RillRocksDBTests", dependencies: ["Rill", "RillRocksDB", "RillTestDriver"]),
+        .testTarget(name: "RillKafkaTests", dependencies: ["Rill", "RillKafka", "RillRocksDB", "CRdKafka"]),
     ],
     swiftLanguageModes: [.v6]
 )

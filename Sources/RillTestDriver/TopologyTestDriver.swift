@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Rill
 
@@ -27,21 +28,31 @@ public final class TopologyTestDriver {
     private var readPositions: [String: Int] = [:]
     private var wallClockMs: Int64
     private var closed = false
+    /// Where persistent stores live while the driver runs; removed by ``close()``.
+    public let stateDirectory: String
+    private let ownsStateDirectory: Bool
 
-    /// A driver for `topology`; one task per sub-topology, on partition 0.
+    /// A driver for `topology`; one task per sub-topology, on partition 0. Persistent stores live in
+    /// `stateDirectory`, by default a new temporary directory that ``close()`` removes.
     public init(
         _ topology: Topology, config: StreamsConfig = StreamsConfig(applicationID: "test-driver"),
-        initialWallClockTime: Int64 = 0, logger: Logger = Logger(label: "rill.test-driver")
+        initialWallClockTime: Int64 = 0, stateDirectory: String? = nil,
+        logger: Logger = Logger(label: "rill.test-driver")
     ) throws {
         try topology.validate()
         self.topology = topology
         self.config = config
         self.logger = logger
         self.wallClockMs = initialWallClockTime
+        ownsStateDirectory = stateDirectory == nil
+        self.stateDirectory = stateDirectory ?? FileManager.default.temporaryDirectory
+            .appendingPathComponent("rill-test-driver-\(UUID().uuidString)").path
         for index in topology.subtopologies.indices {
+            let taskID = TaskID(subtopology: index, partition: 0)
             let task = try StreamTask(
                 topology: topology, subtopology: index, partition: 0, config: config, collector: collector,
-                wallClock: { [unowned self] in self.wallClockMs }, logger: logger)
+                wallClock: { [unowned self] in self.wallClockMs }, logger: logger,
+                stateDirectory: "\(self.stateDirectory)/\(config.applicationID)/\(taskID)")
             tasks.append(task)
             for topic in task.inputTopics { taskByTopic[topic] = task }
         }
@@ -96,11 +107,31 @@ public final class TopologyTestDriver {
         try drain()
     }
 
-    /// Closes every task (user processors' `close()`).
+    /// The store named `name` (of whichever task has it).
+    public func stateStore(named name: String) -> (any StateStore)? {
+        tasks.lazy.compactMap { $0.store(named: name) }.first
+    }
+
+    /// The key-value store named `name`, typed; fails when there is none or its types differ.
+    public func keyValueStore<K, V>(named name: String, keyType: K.Type = K.self, valueType: V.Type = V.self) throws
+        -> any KeyValueStore<K, V>
+    {
+        guard let store = stateStore(named: name) else {
+            throw TestDriverError("the topology has no state store named '\(name)'")
+        }
+        guard let typed = store as? any KeyValueStore<K, V> else {
+            throw TestDriverError("state store '\(name)' is not a key-value store of \(K.self) to \(V.self)")
+        }
+        return typed
+    }
+
+    /// Closes every task (user processors' `close()`, then the stores) and removes the state directory
+    /// if the driver made it.
     public func close() {
         guard !closed else { return }
         closed = true
         for task in tasks { task.close() }
+        if ownsStateDirectory { try? FileManager.default.removeItem(atPath: stateDirectory) }
     }
 
     deinit { close() }

@@ -40,6 +40,13 @@ public final class StreamsBuilder {
         stream([topic], consumed)
     }
 
+    /// Adds a state store for processors (``KStream/process(named:stores:_:)`` names the stores it uses).
+    @discardableResult
+    public func addStateStore(_ builder: any StoreBuilder) -> StreamsBuilder {
+        attempt { try topology.addStateStore(builder) }
+        return self
+    }
+
     /// The topology built so far; throws the first problem met while building.
     public func build() throws -> Topology {
         try topology.validate()

@@ -32,6 +32,32 @@ public class ProcessorContextBase {
         task.schedule(node: nodeName, intervalMs: interval.milliseconds, type: type, punctuator: punctuator)
     }
 
+    /// The store named `name`; the processor must be connected to it (`stores:` when it is added).
+    public func getStateStore(_ name: String) throws -> any StateStore {
+        guard task.storesByNode[nodeName]?.contains(name) == true, let store = task.stores[name] else {
+            throw StateStoreError(
+                store: name,
+                message: "processor '\(nodeName)' is not connected to it: name it in the processor's stores "
+                    + "or connect it with Topology.connect(processor:toStore:)")
+        }
+        return store
+    }
+
+    /// The key-value store named `name`, typed.
+    ///
+    /// ```swift
+    /// let counts: any KeyValueStore<String, Int64> = try context.keyValueStore(named: "counts")
+    /// ```
+    public func keyValueStore<K, V>(named name: String, keyType: K.Type = K.self, valueType: V.Type = V.self) throws
+        -> any KeyValueStore<K, V>
+    {
+        let store = try getStateStore(name)
+        guard let typed = store as? TypedKeyValueStore<K, V> else {
+            throw StateStoreError(store: name, message: "it is not a key-value store of \(K.self) to \(V.self) (it is \(type(of: store)))")
+        }
+        return typed
+    }
+
     /// Asks the runtime to commit as soon as possible.
     public func commit() { task.commitRequested = true }
 }

@@ -15,10 +15,15 @@ package final class StreamTask {
     package let inputTopics: [String]
     private var closed = false
 
-    /// Instantiates sub-topology `subtopology` of `topology` for `partition`.
+    /// Holds the task's state directory while the task is open, if it has persistent stores.
+    private var directory: TaskDirectory?
+
+    /// Instantiates sub-topology `subtopology` of `topology` for `partition`. Its stores are opened
+    /// here; persistent ones under `stateDirectory` (`<state.dir>/<application.id>/<task>`), which
+    /// the task locks.
     package init(
         topology: Topology, subtopology: Int, partition: Int32, config: StreamsConfig,
-        collector: RecordCollector, wallClock: @escaping () -> Int64, logger: Logger
+        collector: RecordCollector, wallClock: @escaping () -> Int64, logger: Logger, stateDirectory: String? = nil
     ) throws {
         let names = topology.subtopologies[subtopology]
         id = TaskID(subtopology: subtopology, partition: partition)
@@ -56,6 +61,48 @@ package final class StreamTask {
         self.nodes = ordered.reversed()
         self.sources = sources
         self.inputTopics = inputTopics
+        try openStores(topology: topology, names: names, stateDirectory: stateDirectory)
+    }
+
+    private func openStores(topology: Topology, names: [String], stateDirectory: String?) throws {
+        for name in names {
+            if case .processor(let stores)? = topology.node(named: name)?.kind, !stores.isEmpty {
+                state.storesByNode[name] = Set(stores)
+            }
+        }
+        let needed = topology.stores.map(\.builder).filter { builder in
+            state.storesByNode.values.contains { $0.contains(builder.name) }
+        }
+        if needed.contains(where: \.persistent) {
+            guard let stateDirectory else {
+                throw StateStoreError(store: needed.first { $0.persistent }?.name ?? "?", message: "persistent stores need a state directory")
+            }
+            directory = try TaskDirectory(path: stateDirectory)
+        }
+        do {
+            for builder in needed {
+                let path = directory?.storePath(builder.name) ?? ""
+                state.stores[builder.name] = try builder.build(directory: path)
+            }
+        } catch {
+            closeStores()
+            throw error
+        }
+    }
+
+    /// Writes every store's buffered data through; the runtime calls it before committing offsets.
+    package func flush() throws {
+        for store in state.stores.values { try store.flush() }
+    }
+
+    /// The task's store named `name`, for the test driver and queries.
+    package func store(named name: String) -> (any StateStore)? { state.stores[name] }
+
+    private func closeStores() {
+        for store in state.stores.values { store.close() }
+        state.stores = [:]
+        directory?.unlock()
+        directory = nil
     }
 
     /// Initializes every node (user processors' `initialize(context:)`).
@@ -141,6 +188,8 @@ package final class StreamTask {
         guard !closed else { return }
         closed = true
         for node in nodes { node.close() }
+        try? flush()
+        closeStores()
     }
 }
 

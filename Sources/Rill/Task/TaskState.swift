@@ -21,6 +21,10 @@ package final class TaskState {
     package var commitRequested = false
     package var metrics = TaskMetrics()
 
+    /// The task's stores by name, and the stores each processor may use.
+    var stores: [String: any StateStore] = [:]
+    var storesByNode: [String: Set<String>] = [:]
+
     let streamTimePunctuations = PunctuationQueue()
     let wallClockPunctuations = PunctuationQueue()
 

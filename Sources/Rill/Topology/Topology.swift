@@ -20,6 +20,10 @@ public final class Topology: @unchecked Sendable {
         let inputType: Any.Type?
         let outputType: Any.Type?
         let make: @Sendable (NodeContext) throws -> AnyNode
+
+        func with(kind: Kind) -> Node {
+            Node(name: name, kind: kind, parents: parents, inputType: inputType, outputType: outputType, make: make)
+        }
     }
 
     /// A topic the runtime creates for the topology (raw name, without the application id prefix).
@@ -32,6 +36,8 @@ public final class Topology: @unchecked Sendable {
     package private(set) var nodes: [Node] = []
     private var indexByName: [String: Int] = [:]
     package private(set) var internalTopics: [String: InternalTopic] = [:]
+    /// The state stores, in the order they were added, with the processors connected to each.
+    package private(set) var stores: [(builder: any StoreBuilder, processors: [String])] = []
     /// The first error met while building through the DSL, reported by ``StreamsBuilder/build()``.
     var deferredError: TopologyError?
 
@@ -90,6 +96,43 @@ public final class Topology: @unchecked Sendable {
         try add(sinkNamed: name, target: .extractor(topicExtractor), keySerde: keySerde, valueSerde: valueSerde,
                 partitioner: partitioner, parents: parents, makeSend: SinkNode.sender)
         return self
+    }
+
+    /// Adds a state store, connected to the named processors (which may also name it with `stores:`).
+    /// Fails when another store has the same name or a processor is unknown.
+    @discardableResult
+    public func addStateStore(_ builder: any StoreBuilder, connectedTo processors: [String] = []) throws -> Topology {
+        guard !builder.name.isEmpty else { throw TopologyError("a state store name is empty") }
+        guard !stores.contains(where: { $0.builder.name == builder.name }) else {
+            throw TopologyError("state store name '\(builder.name)' is used more than once")
+        }
+        stores.append((builder, []))
+        for processor in processors { try connect(processor: processor, toStore: builder.name) }
+        return self
+    }
+
+    /// Gives `processor` access to the store named `store`.
+    public func connect(processor: String, toStore store: String) throws {
+        guard let index = indexByName[processor], case .processor(var names) = nodes[index].kind else {
+            throw TopologyError("state store '\(store)' is connected to '\(processor)', which is not a processor of the topology")
+        }
+        if !names.contains(store) {
+            names.append(store)
+            nodes[index] = nodes[index].with(kind: .processor(stores: names))
+        }
+    }
+
+    /// The processors connected to each store, from both sides of the connection.
+    package func processors(connectedTo store: String) -> [String] {
+        nodes.compactMap { node in
+            if case .processor(let names) = node.kind, names.contains(store) { return node.name }
+            return nil
+        }
+    }
+
+    /// The builder of the store named `name`.
+    package func storeBuilder(named name: String) -> (any StoreBuilder)? {
+        stores.first { $0.builder.name == name }?.builder
     }
 
     /// What the topology looks like, in Kafka Streams' text format (`print(topology.describe())`).
@@ -186,6 +229,12 @@ public final class Topology: @unchecked Sendable {
     /// Checks what can only be checked on the whole graph.
     package func validate() throws {
         if let deferredError { throw deferredError }
+        for node in nodes {
+            guard case .processor(let names) = node.kind else { continue }
+            for store in names where storeBuilder(named: store) == nil {
+                throw TopologyError("processor '\(node.name)' uses state store '\(store)', which was never added to the topology")
+            }
+        }
         guard nodes.contains(where: { if case .source = $0.kind { return true } else { return false } }) else {
             throw TopologyError.noSources
         }
@@ -201,11 +250,19 @@ public final class Topology: @unchecked Sendable {
             while let next = parent[current], next != current { current = next }
             return current
         }
+        func union(_ x: String, _ y: String) {
+            let a = root(x), b = root(y)
+            if a != b { parent[b] = a }
+        }
+        var firstUser: [String: String] = [:]
         for node in nodes {
             parent[node.name] = parent[node.name] ?? node.name
-            for p in node.parents {
-                let a = root(p), b = root(node.name)
-                if a != b { parent[b] = a }
+            for p in node.parents { union(p, node.name) }
+            // Processors sharing a store run in the same task.
+            if case .processor(let names) = node.kind {
+                for store in names {
+                    if let other = firstUser[store] { union(other, node.name) } else { firstUser[store] = node.name }
+                }
             }
         }
         var groupIndex: [String: Int] = [:]

@@ -184,6 +184,7 @@ final class StreamThread: @unchecked Sendable {
         var offsets: [TopicPartition: (offset: Int64, metadata: String?)] = [:]
         var committing: [(PartitionQueue, Int64)] = []
         for running in tasks {
+            try running.task.flush()
             running.task.state.commitRequested = false
             for queue in running.group.queues {
                 guard let offset = queue.processedOffset, offset != queue.committedOffset else { continue }
@@ -212,7 +213,8 @@ final class StreamThread: @unchecked Sendable {
             } else {
                 let task = try StreamTask(
                     topology: topology, subtopology: subtopology, partition: partition.partition, config: config,
-                    collector: collector, wallClock: { Int64(Date().timeIntervalSince1970 * 1000) }, logger: logger)
+                    collector: collector, wallClock: { Int64(Date().timeIntervalSince1970 * 1000) }, logger: logger,
+                    stateDirectory: "\(config.stateDir)/\(config.applicationID)/\(id)")
                 running = RunningTask(task: task)
                 tasks[id] = running
                 created.append(running)

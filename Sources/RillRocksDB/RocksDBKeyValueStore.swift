@@ -1,0 +1,208 @@
+import CRocksDB
+import Foundation
+import Rill
+
+/// A key-value byte store in a RocksDB database of its own, with the write-ahead log off:
+/// the changelog topic is the store's log; ``flush()`` (on every commit) makes writes durable.
+public final class RocksDBKeyValueStore: BytesKeyValueStore {
+    public let name: String
+    public var persistent: Bool { true }
+    public let path: String
+    private var db: OpaquePointer?
+    private let options: OpaquePointer
+    private let writeOptions: OpaquePointer
+    private let readOptions: OpaquePointer
+
+    /// Opens (or creates) the database at `path`.
+    public init(name: String, path: String, environment: RocksDBEnvironment = .shared) throws {
+        self.name = name
+        self.path = path
+        options = environment.makeOptions()
+        guard let writeOptions = rocksdb_writeoptions_create(), let readOptions = rocksdb_readoptions_create() else {
+            preconditionFailure("RocksDB option allocation failed")
+        }
+        rocksdb_writeoptions_disable_WAL(writeOptions, 1)
+        self.writeOptions = writeOptions
+        self.readOptions = readOptions
+        var error: UnsafeMutablePointer<CChar>?
+        db = rocksdb_open(options, path, &error)
+        if let message = take(error) {
+            // deinit releases the options.
+            throw StateStoreError(store: name, message: "could not open RocksDB at \(path): \(message)")
+        }
+    }
+
+    private func handle() throws -> OpaquePointer {
+        guard let db else { throw StateStoreError(store: name, message: "the store is closed") }
+        return db
+    }
+
+    private func check(_ error: UnsafeMutablePointer<CChar>?, _ what: String) throws {
+        if let message = take(error) { throw StateStoreError(store: name, message: "\(what) failed: \(message)") }
+    }
+
+    public func get(_ key: [UInt8]) throws -> [UInt8]? {
+        let db = try handle()
+        var length = 0
+        var error: UnsafeMutablePointer<CChar>?
+        let value = key.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { rocksdb_get(db, readOptions, $0.baseAddress, $0.count, &length, &error) }
+        }
+        try check(error, "get")
+        guard let value else { return nil }
+        defer { rocksdb_free(value) }
+        return Array(UnsafeRawBufferPointer(start: value, count: length))
+    }
+
+    public func put(_ key: [UInt8], _ value: [UInt8]?) throws {
+        let db = try handle()
+        var error: UnsafeMutablePointer<CChar>?
+        key.withUnsafeBufferPointer { k in
+            k.withMemoryRebound(to: CChar.self) { k in
+                if let value {
+                    value.withUnsafeBufferPointer { v in
+                        v.withMemoryRebound(to: CChar.self) { v in
+                            rocksdb_put(db, writeOptions, k.baseAddress, k.count, v.baseAddress, v.count, &error)
+                        }
+                    }
+                } else {
+                    rocksdb_delete(db, writeOptions, k.baseAddress, k.count, &error)
+                }
+            }
+        }
+        try check(error, "put")
+    }
+
+    public func putAll(_ entries: [(key: [UInt8], value: [UInt8]?)]) throws {
+        let db = try handle()
+        guard let batch = rocksdb_writebatch_create() else { preconditionFailure("rocksdb_writebatch_create returned NULL") }
+        defer { rocksdb_writebatch_destroy(batch) }
+        for entry in entries {
+            entry.key.withUnsafeBufferPointer { k in
+                k.withMemoryRebound(to: CChar.self) { k in
+                    if let value = entry.value {
+                        value.withUnsafeBufferPointer { v in
+                            v.withMemoryRebound(to: CChar.self) { v in
+                                rocksdb_writebatch_put(batch, k.baseAddress, k.count, v.baseAddress, v.count)
+                            }
+                        }
+                    } else {
+                        rocksdb_writebatch_delete(batch, k.baseAddress, k.count)
+                    }
+                }
+            }
+        }
+        var error: UnsafeMutablePointer<CChar>?
+        rocksdb_write(db, writeOptions, batch, &error)
+        try check(error, "batch write")
+    }
+
+    public func range(from: [UInt8]?, to: [UInt8]?) throws -> any BytesKeyValueIterator {
+        let db = try handle()
+        guard let iterator = rocksdb_create_iterator(db, readOptions) else {
+            preconditionFailure("rocksdb_create_iterator returned NULL")
+        }
+        if let from {
+            from.withUnsafeBufferPointer { k in
+                k.withMemoryRebound(to: CChar.self) { rocksdb_iter_seek(iterator, $0.baseAddress, $0.count) }
+            }
+        } else {
+            rocksdb_iter_seek_to_first(iterator)
+        }
+        return Iterator(iterator, upperBound: to, store: name, owner: self)
+    }
+
+    public func approximateNumEntries() throws -> Int64 {
+        let db = try handle()
+        guard let value = rocksdb_property_value(db, "rocksdb.estimate-num-keys") else { return 0 }
+        defer { rocksdb_free(value) }
+        return Int64(String(cString: value)) ?? 0
+    }
+
+    /// Writes the memtables to disk (the WAL is off, so this is what makes writes durable).
+    public func flush() throws {
+        let db = try handle()
+        guard let flushOptions = rocksdb_flushoptions_create() else { return }
+        defer { rocksdb_flushoptions_destroy(flushOptions) }
+        rocksdb_flushoptions_set_wait(flushOptions, 1)
+        var error: UnsafeMutablePointer<CChar>?
+        rocksdb_flush(db, flushOptions, &error)
+        try check(error, "flush")
+    }
+
+    public func close() {
+        guard let db else { return }
+        rocksdb_close(db)
+        self.db = nil
+    }
+
+    deinit {
+        close()
+        rocksdb_options_destroy(options)
+        rocksdb_writeoptions_destroy(writeOptions)
+        rocksdb_readoptions_destroy(readOptions)
+    }
+
+    /// A RocksDB iterator up to an inclusive upper bound; it keeps its store open while it lives.
+    final class Iterator: BytesKeyValueIterator {
+        private let iterator: OpaquePointer
+        private let upperBound: [UInt8]?
+        private let store: String
+        private let owner: RocksDBKeyValueStore
+
+        init(_ iterator: OpaquePointer, upperBound: [UInt8]?, store: String, owner: RocksDBKeyValueStore) {
+            self.iterator = iterator
+            self.upperBound = upperBound
+            self.store = store
+            self.owner = owner
+        }
+
+        func next() throws -> (key: [UInt8], value: [UInt8])? {
+            guard rocksdb_iter_valid(iterator) != 0 else {
+                var error: UnsafeMutablePointer<CChar>?
+                rocksdb_iter_get_error(iterator, &error)
+                if let message = take(error) {
+                    throw StateStoreError(store: store, message: "iteration failed: \(message)")
+                }
+                return nil
+            }
+            var keyLength = 0
+            var valueLength = 0
+            let keyPointer = rocksdb_iter_key(iterator, &keyLength)
+            let key = Array(UnsafeRawBufferPointer(start: keyPointer, count: keyLength))
+            if let upperBound, upperBound.lexicographicallyPrecedes(key) { return nil }
+            let valuePointer = rocksdb_iter_value(iterator, &valueLength)
+            let value = Array(UnsafeRawBufferPointer(start: valuePointer, count: valueLength))
+            rocksdb_iter_next(iterator)
+            return (key, value)
+        }
+
+        deinit { rocksdb_iter_destroy(iterator) }
+    }
+}
+
+/// RocksDB's error string as a Swift string, freeing it.
+func take(_ error: UnsafeMutablePointer<CChar>?) -> String? {
+    guard let error else { return nil }
+    defer { rocksdb_free(error) }
+    return String(cString: error)
+}
+
+extension Stores {
+    /// A key-value byte store in RocksDB, under the task's state directory.
+    public static func persistentKeyValueStore(_ name: String, environment: RocksDBEnvironment = .shared)
+        -> any KeyValueBytesStoreSupplier
+    {
+        RocksDBKeyValueSupplier(name: name, environment: environment)
+    }
+}
+
+struct RocksDBKeyValueSupplier: KeyValueBytesStoreSupplier {
+    let name: String
+    let environment: RocksDBEnvironment
+    var persistent: Bool { true }
+
+    func makeStore(directory: String) throws -> any BytesKeyValueStore {
+        try RocksDBKeyValueStore(name: name, path: directory, environment: environment)
+    }
+}

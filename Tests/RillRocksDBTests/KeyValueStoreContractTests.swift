@@ -126,6 +126,20 @@ final class RocksDBKeyValueStoreTests: InMemoryKeyValueStoreTests {
         XCTAssertEqual(try second.get(bytes("k")), bytes("v"))
     }
 
+    func testTheDriverKeepsPersistentStoresInATemporaryDirectoryItRemovesOnClose() throws {
+        let topology = Topology()
+        try topology.addSource(name: "in", topics: ["words"], keySerde: .string, valueSerde: .string)
+        try topology.addProcessor(name: "count", parents: ["in"], stores: ["counts"]) { CountingProcessor() }
+        try topology.addSink(name: "out", topic: "counts", keySerde: .string, valueSerde: .int64, parents: ["count"])
+        try topology.addStateStore(Stores.keyValueStoreBuilder(supplier("counts"), keySerde: .string, valueSerde: .int64))
+        let driver = try TopologyTestDriver(topology, config: StreamsConfig(applicationID: "temp"))
+        let storePath = driver.stateDirectory + "/temp/0_0/counts"
+        XCTAssertTrue(driver.stateDirectory.hasPrefix(FileManager.default.temporaryDirectory.path), driver.stateDirectory)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: storePath), storePath)
+        driver.close()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: driver.stateDirectory))
+    }
+
     func testUnopenablePathIsAnErrorNamingTheStore() {
         XCTAssertThrowsError(try RocksDBKeyValueStore(name: "nowhere", path: "/proc/rill-cannot-write-here/db")) { error in
             XCTAssertTrue("\(error)".contains("'nowhere'"), "\(error)")

@@ -92,8 +92,11 @@ public final class TopologyTestDriver {
     public func createOutputTopic<K, V>(_ topic: String, keySerde: Serde<K>, valueSerde: Serde<V>) throws
         -> TestOutputTopic<K, V>
     {
+        let changelogs = topology.stores.filter { $0.builder.loggingEnabled }.map {
+            Topology.changelogTopic(store: $0.builder.name, applicationID: config.applicationID)
+        }
         let written = Set(topology.sinkTopics.map { topology.resolvedTopic($0, applicationID: config.applicationID) })
-            .union(deadLetterTopics)
+            .union(deadLetterTopics).union(changelogs)
         guard written.contains(topic) || topology.hasTopicExtractorSinks else {
             throw TestDriverError("topic '\(topic)' is not written by the topology (it writes \(written.sorted()))")
         }

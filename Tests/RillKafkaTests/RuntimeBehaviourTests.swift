@@ -114,4 +114,39 @@ final class RuntimeBehaviourTests: XCTestCase {
         XCTAssertEqual(states.entries.suffix(2), ["pendingError", "error"])
         streams.close()
     }
+
+    /// Forwards the task's stream time as each record's value.
+    final class StreamTimeReporter: Processor {
+        typealias KIn = String
+        typealias VIn = String
+        var context: ProcessorContext<String, Int64>!
+        func initialize(context: ProcessorContext<String, Int64>) { self.context = context }
+        func process(_ record: Record<String, String>) throws {
+            try context.forward(record.withValue(context.currentStreamTime))
+        }
+    }
+
+    func testStreamTimeSurvivesARestartThroughTheCommittedOffsets() throws {
+        let broker = try EmbeddedKafka()
+        try broker.createTopic("st-in", partitions: 1)
+        try broker.createTopic("st-out", partitions: 1)
+        func runOnce(_ records: [(String, Int64)], expectOutputs: Int) throws -> [Int64] {
+            let builder = StreamsBuilder()
+            builder.stream("st-in", Consumed(.string, .string)).process { StreamTimeReporter() }
+                .to("st-out", Produced(.string, .int64))
+            let streams = try KafkaStreams(try builder.build(), config: config("stream-time", broker.bootstrapServers))
+            try streams.start()
+            defer { streams.close() }
+            let producer = try KafkaProducer(config: KafkaClientConfig(["bootstrap.servers": broker.bootstrapServers]))
+            for (key, timestamp) in records {
+                try producer.send(topic: "st-in", partition: 0, key: Array(key.utf8), value: Array(key.utf8), timestamp: timestamp, headers: Headers())
+            }
+            try producer.flush(timeoutMs: 10_000)
+            return try read(broker.bootstrapServers, "st-out", partitions: 1, count: expectOutputs)
+                .compactMap { try? Serde<Int64>.int64.deserialize($0.value) }
+        }
+        XCTAssertEqual(try runOnce([("a", 1_000), ("b", 5_000)], expectOutputs: 2), [1_000, 5_000])
+        // After the restart an older record does not pull stream time back.
+        XCTAssertEqual(try runOnce([("c", 2_000)], expectOutputs: 3), [1_000, 5_000, 5_000])
+    }
 }

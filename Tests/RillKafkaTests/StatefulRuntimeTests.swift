@@ -4,9 +4,10 @@ import RillKafka
 import RillRocksDB
 import XCTest
 
-/// Processor API state on the runtime: RocksDB stores per task under the state directory.
+/// Processor API state on the runtime: stores per task under the state directory, changelogs,
+/// checkpoints, and restore.
 final class StatefulRuntimeTests: XCTestCase {
-    /// Counts words per key in the persistent store "word-counts".
+    /// Counts words per key in the store "word-counts".
     final class Counter: Processor {
         typealias KIn = String
         typealias VIn = String
@@ -25,62 +26,139 @@ final class StatefulRuntimeTests: XCTestCase {
         }
     }
 
-    func testStoresLiveUnderStateDirPerTaskAndKeepTheirDataAcrossARestart() throws {
-        let broker = try EmbeddedKafka()
+    /// Restores seen, by store partition: (start, end, restored).
+    final class Restores: StateRestoreListener, @unchecked Sendable {
+        private let lock = NSLock()
+        private var starts: [String: (Int64, Int64)] = [:]
+        private var ends: [String: Int64] = [:]
+        func onRestoreStart(_ partition: TopicPartition, store: String, startOffset: Int64, endOffset: Int64) {
+            lock.withLock { starts["\(partition)"] = (startOffset, endOffset) }
+        }
+        func onRestoreEnd(_ partition: TopicPartition, store: String, restored: Int64) {
+            lock.withLock { ends["\(partition)"] = restored }
+        }
+        var restored: Int64 { lock.withLock { ends.values.reduce(0, +) } }
+        var startOffsets: [String: Int64] { lock.withLock { starts.mapValues(\.0) } }
+    }
+
+    var broker: EmbeddedKafka!
+    var stateDir = ""
+
+    override func setUpWithError() throws {
+        broker = try EmbeddedKafka()
         try broker.createTopic("words", partitions: 2)
         try broker.createTopic("word-counts-out", partitions: 2)
-        let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("rill-state-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: stateDir) }
+        stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("rill-state-\(UUID().uuidString)").path
+    }
 
-        func topology() throws -> Topology {
-            let builder = StreamsBuilder()
-            builder.addStateStore(
-                Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore("word-counts"), keySerde: .string, valueSerde: .int64))
-            builder.stream("words", Consumed(.string, .string))
-                .process(stores: ["word-counts"]) { Counter() }
-                .to("word-counts-out", Produced(.string, .int64))
-            return try builder.build()
-        }
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: stateDir)
+        broker = nil
+    }
+
+    func topology(persistent: Bool) throws -> Topology {
+        let builder = StreamsBuilder()
+        let supplier = persistent ? Stores.persistentKeyValueStore("word-counts") : Stores.inMemoryKeyValueStore("word-counts")
+        builder.addStateStore(Stores.keyValueStoreBuilder(supplier, keySerde: .string, valueSerde: .int64))
+        builder.stream("words", Consumed(.string, .string))
+            .process(stores: ["word-counts"]) { Counter() }
+            .to("word-counts-out", Produced(.string, .int64))
+        return try builder.build()
+    }
+
+    /// Runs the app over `words`, returning the latest count per word in the output (which holds
+    /// `expectOutputs` records in all by then).
+    func run(_ words: [String], expectOutputs total: Int, persistent: Bool = true, listener: Restores? = nil) throws
+        -> [String: Int64]
+    {
         var config = testConfig("counting", broker.bootstrapServers, commitIntervalMs: 100)
         config.stateDir = stateDir
-
-        func run(words: [String], expectOutputs total: Int) throws -> [String: Int64] {
-            let streams = try KafkaStreams(try topology(), config: config)
-            try streams.start()
-            defer { streams.close() }
-            let producer = try KafkaProducer(config: KafkaClientConfig(["bootstrap.servers": broker.bootstrapServers]))
-            for word in words {
-                try producer.send(topic: "words", partition: nil, key: Array(word.utf8), value: Array(word.utf8), timestamp: nil, headers: Headers())
-            }
-            try producer.flush(timeoutMs: 10_000)
-            let consumer = try KafkaConsumer(
-                config: KafkaClientConfig(["bootstrap.servers": broker.bootstrapServers, "group.id": "check-\(UUID().uuidString)"]))
-            defer { consumer.close() }
-            try consumer.assign([TopicPartition(topic: "word-counts-out", partition: 0): -2, TopicPartition(topic: "word-counts-out", partition: 1): -2])
-            var latest: [String: Int64] = [:]
-            var seen = 0
-            let deadline = Date().addingTimeInterval(30)
-            while seen < total && Date() < deadline {
-                for record in try consumer.poll(max: 100, timeoutMs: 100) {
-                    latest[String(decoding: record.key ?? [], as: UTF8.self)] = try Serde<Int64>.int64.deserialize(record.value)
-                    seen += 1
-                }
-            }
-            XCTAssertEqual(seen, total)
-            return latest
+        let streams = try KafkaStreams(try topology(persistent: persistent), config: config)
+        if let listener { streams.setGlobalStateRestoreListener(listener) }
+        try streams.start()
+        defer { XCTAssertTrue(streams.close(timeout: .seconds(20))) }
+        let producer = try KafkaProducer(config: KafkaClientConfig(["bootstrap.servers": broker.bootstrapServers]))
+        for word in words {
+            try producer.send(
+                topic: "words", partition: nil, key: Array(word.utf8), value: Array(word.utf8), timestamp: nil,
+                headers: Headers())
         }
+        try producer.flush(timeoutMs: 10_000)
+        let consumer = try KafkaConsumer(
+            config: KafkaClientConfig(["bootstrap.servers": broker.bootstrapServers, "group.id": "check-\(UUID().uuidString)"]))
+        defer { consumer.close() }
+        try consumer.assign([
+            TopicPartition(topic: "word-counts-out", partition: 0): -2, TopicPartition(topic: "word-counts-out", partition: 1): -2,
+        ])
+        var latest: [String: Int64] = [:]
+        var seen = 0
+        let deadline = Date().addingTimeInterval(30)
+        while seen < total && Date() < deadline {
+            for record in try consumer.poll(max: 100, timeoutMs: 100) {
+                latest[String(decoding: record.key ?? [], as: UTF8.self)] = try Serde<Int64>.int64.deserialize(record.value)
+                seen += 1
+            }
+        }
+        XCTAssertEqual(seen, total)
+        return latest
+    }
 
-        let first = try run(words: ["a", "b", "a", "c", "a", "b"], expectOutputs: 6)
-        XCTAssertEqual(first, ["a": 3, "b": 2, "c": 1])
+    let firstWords = ["a", "b", "a", "c", "a", "b"]
+
+    func testStoresLiveUnderStateDirPerTaskWithACheckpointAndNeedNoRestoreAfterACleanRestart() throws {
+        XCTAssertEqual(try run(firstWords, expectOutputs: 6), ["a": 3, "b": 2, "c": 1])
         for task in ["0_0", "0_1"] {
             var isDirectory: ObjCBool = false
             XCTAssertTrue(
                 FileManager.default.fileExists(atPath: "\(stateDir)/counting/\(task)/word-counts", isDirectory: &isDirectory)
                     && isDirectory.boolValue, "store directory of task \(task)")
+            let checkpoint = try String(contentsOfFile: "\(stateDir)/counting/\(task)/.checkpoint", encoding: .utf8)
+            XCTAssertTrue(checkpoint.hasPrefix("0\n1\ncounting-word-counts-changelog \(task.last!) "), checkpoint)
         }
-        // Same state directory: counts go on from what the stores hold.
-        let second = try run(words: ["a", "c"], expectOutputs: 8)
+        let restores = Restores()
+        let second = try run(["a", "c"], expectOutputs: 8, listener: restores)
         XCTAssertEqual(second["a"], 4)
         XCTAssertEqual(second["c"], 2)
+        XCTAssertEqual(restores.restored, 0, "a clean restart replays nothing")
+    }
+
+    func testAWipedStateDirectoryIsRestoredFromTheChangelog() throws {
+        XCTAssertEqual(try run(firstWords, expectOutputs: 6), ["a": 3, "b": 2, "c": 1])
+        try FileManager.default.removeItem(atPath: stateDir)
+        let restores = Restores()
+        let second = try run(["a", "c", "b"], expectOutputs: 9, listener: restores)
+        XCTAssertEqual(second, ["a": 4, "b": 3, "c": 2])
+        XCTAssertEqual(restores.restored, 6, "every changelog record replayed")
+        XCTAssertTrue(restores.startOffsets.values.allSatisfy { $0 == 0 }, "\(restores.startOffsets)")
+    }
+
+    func testInMemoryStoresAreRestoredFromTheChangelogOnEveryStart() throws {
+        XCTAssertEqual(try run(firstWords, expectOutputs: 6, persistent: false), ["a": 3, "b": 2, "c": 1])
+        let restores = Restores()
+        let second = try run(["b"], expectOutputs: 7, persistent: false, listener: restores)
+        XCTAssertEqual(second["b"], 3)
+        XCTAssertEqual(restores.restored, 6)
+    }
+
+    func testACorruptCheckpointWipesTheStoresAndRestoresThem() throws {
+        XCTAssertEqual(try run(firstWords, expectOutputs: 6), ["a": 3, "b": 2, "c": 1])
+        for task in ["0_0", "0_1"] {
+            try "garbage".write(toFile: "\(stateDir)/counting/\(task)/.checkpoint", atomically: true, encoding: .utf8)
+        }
+        let restores = Restores()
+        let second = try run(["c"], expectOutputs: 7, listener: restores)
+        XCTAssertEqual(second["c"], 2)
+        XCTAssertEqual(restores.restored, 6)
+    }
+
+    func testAChangelogWithTheWrongPartitionCountIsAnErrorNamingIt() throws {
+        try broker.createTopic("counting-word-counts-changelog", partitions: 5)
+        var config = testConfig("counting", broker.bootstrapServers, commitIntervalMs: 100)
+        config.stateDir = stateDir
+        let streams = try KafkaStreams(try topology(persistent: true), config: config)
+        XCTAssertThrowsError(try streams.start()) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("'counting-word-counts-changelog'") && text.contains("5") && text.contains("2"), text)
+        }
     }
 }

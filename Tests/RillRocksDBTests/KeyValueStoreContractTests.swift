@@ -106,6 +106,31 @@ class InMemoryKeyValueStoreTests: XCTestCase {
         XCTAssertEqual(try driver.keyValueStore(named: "counts", keyType: String.self, valueType: Int64.self).get("x"), 2)
     }
 
+    func testWritesGoToTheChangelogUnlessLoggingIsDisabled() throws {
+        func driver(logging: Bool) throws -> TopologyTestDriver {
+            var builder = Stores.keyValueStoreBuilder(supplier("counts"), keySerde: .string, valueSerde: .int64)
+            if !logging { builder = builder.withLoggingDisabled() }
+            let topology = Topology()
+            try topology.addSource(name: "in", topics: ["words"], keySerde: .string, valueSerde: .string)
+            try topology.addProcessor(name: "count", parents: ["in"], stores: ["counts"]) { CountingProcessor() }
+            try topology.addSink(name: "out", topic: "counts", keySerde: .string, valueSerde: .int64, parents: ["count"])
+            try topology.addStateStore(builder)
+            return try TopologyTestDriver(topology, config: StreamsConfig(applicationID: "app"))
+        }
+        let logged = try driver(logging: true)
+        defer { logged.close() }
+        var input = try logged.createInputTopic("words", keySerde: .string, valueSerde: .string)
+        for word in ["a", "b", "a"] { try input.pipeInput(key: word, value: word, timestamp: 7) }
+        let changelog = try logged.createOutputTopic("app-counts-changelog", keySerde: .string, valueSerde: .int64)
+        XCTAssertEqual(try changelog.readKeyValuesToList(), [KeyValue("a", 1), KeyValue("b", 1), KeyValue("a", 2)])
+
+        let unlogged = try driver(logging: false)
+        defer { unlogged.close() }
+        var again = try unlogged.createInputTopic("words", keySerde: .string, valueSerde: .string)
+        try again.pipeInput(key: "a", value: "a", timestamp: 7)
+        XCTAssertFalse(unlogged.producedTopicNames.contains("app-counts-changelog"))
+    }
+
     func supplier(_ name: String) -> any KeyValueBytesStoreSupplier { Stores.inMemoryKeyValueStore(name) }
 }
 

@@ -67,19 +67,25 @@ public final class KeyValueIterator<K, V>: Sequence, IteratorProtocol {
 }
 
 /// A typed key-value store over a byte store and two serdes.
-final class TypedKeyValueStore<K, V>: KeyValueStore {
+final class TypedKeyValueStore<K, V>: KeyValueStore, RestorableStore {
     typealias Key = K
     typealias Value = V
 
+    /// Where reads and writes go (with the changelog, when logging is on).
     let inner: any BytesKeyValueStore
+    /// The bytes themselves, which restore fills without logging.
+    let storage: any BytesKeyValueStore
     let keySerde: Serde<K>
     let valueSerde: Serde<V>
 
-    init(inner: any BytesKeyValueStore, keySerde: Serde<K>, valueSerde: Serde<V>) {
+    init(inner: any BytesKeyValueStore, storage: any BytesKeyValueStore, keySerde: Serde<K>, valueSerde: Serde<V>) {
         self.inner = inner
+        self.storage = storage
         self.keySerde = keySerde
         self.valueSerde = valueSerde
     }
+
+    func restore(_ batch: [(key: [UInt8], value: [UInt8]?)]) throws { try storage.putAll(batch) }
 
     var name: String { inner.name }
     var persistent: Bool { inner.persistent }

@@ -35,6 +35,12 @@ final class TaskDirectory {
     /// The directory of the store named `name`.
     func storePath(_ name: String) -> String { path + "/" + name }
 
+    /// The task's `.checkpoint` file.
+    var checkpointPath: String { path + "/.checkpoint" }
+
+    /// Deletes the files of the store named `name`.
+    func wipe(_ name: String) { try? FileManager.default.removeItem(atPath: storePath(name)) }
+
     /// Releases the lock.
     func unlock() {
         guard descriptor >= 0 else { return }

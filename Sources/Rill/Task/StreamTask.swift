@@ -64,6 +64,11 @@ package final class StreamTask {
         try openStores(topology: topology, names: names, stateDirectory: stateDirectory)
     }
 
+    /// The changelog partition of each logged store of this task.
+    package private(set) var changelogPartitions: [ChangelogPartition] = []
+    /// The offsets of the `.checkpoint` file found when the task opened (restore starts there).
+    private var checkpointed: [String: Int64] = [:]
+
     private func openStores(topology: Topology, names: [String], stateDirectory: String?) throws {
         for name in names {
             if case .processor(let stores)? = topology.node(named: name)?.kind, !stores.isEmpty {
@@ -79,15 +84,72 @@ package final class StreamTask {
             }
             directory = try TaskDirectory(path: stateDirectory)
         }
+        if let directory {
+            do {
+                checkpointed = try OffsetCheckpoint(path: directory.checkpointPath).read()
+            } catch {
+                // Which store is behind is unknown: start every persistent store over from its changelog.
+                state.logger.warning("\(error); wiping the stores of task \(id) to restore them from their changelogs")
+                OffsetCheckpoint(path: directory.checkpointPath).delete()
+                for builder in needed where builder.persistent { directory.wipe(builder.name) }
+            }
+        }
         do {
             for builder in needed {
-                let path = directory?.storePath(builder.name) ?? ""
-                state.stores[builder.name] = try builder.build(directory: path)
+                state.stores[builder.name] = try open(builder)
             }
         } catch {
             closeStores()
             throw error
         }
+    }
+
+    private func open(_ builder: any StoreBuilder) throws -> any StateStore {
+        var changelog: ChangeLogger?
+        if builder.loggingEnabled {
+            let partition = ChangelogPartition(
+                store: builder.name, topic: Topology.changelogTopic(store: builder.name, applicationID: state.applicationID),
+                partition: id.partition)
+            changelogPartitions.append(partition)
+            changelog = ChangeLogger(topic: partition.topic, partition: partition.partition, task: state)
+        }
+        let context = StoreContext(directory: directory?.storePath(builder.name) ?? "", changelog: changelog)
+        do {
+            return try builder.build(context)
+        } catch where builder.persistent && builder.loggingEnabled {
+            // A store that can't be opened is rebuilt from its changelog.
+            state.logger.warning("State store '\(builder.name)' of task \(id) could not be opened (\(error)); wiping it to restore it")
+            directory?.wipe(builder.name)
+            checkpointed = checkpointed.filter { !$0.key.hasPrefix(context.changelog?.topic ?? "\u{0}") }
+            return try builder.build(context)
+        }
+    }
+
+    /// The changelog partitions of persistent stores: the ones a checkpoint records.
+    package var checkpointedChangelogPartitions: [ChangelogPartition] {
+        changelogPartitions.filter { state.stores[$0.store]?.persistent == true }
+    }
+
+    /// Where restoring `partition` starts: the checkpointed offset of a persistent store, else the beginning.
+    package func restoreStartOffset(_ partition: ChangelogPartition) -> Int64? {
+        guard state.stores[partition.store]?.persistent == true else { return nil }
+        return checkpointed[partition.description]
+    }
+
+    /// Applies changelog records to a store, without logging them again.
+    package func restore(_ partition: ChangelogPartition, _ records: [RawRecord]) throws {
+        guard let store = state.stores[partition.store] as? any RestorableStore else {
+            throw StateStoreError(store: partition.store, message: "it can't be restored from a changelog")
+        }
+        try store.restore(records.compactMap { record in record.key.map { ($0, record.value) } })
+    }
+
+    /// Records that the stores' contents are on disk up to `offsets` (after a flush and commit).
+    package func writeCheckpoint(_ offsets: [ChangelogPartition: Int64]) throws {
+        guard let directory else { return }
+        let persistent = offsets.filter { state.stores[$0.key.store]?.persistent == true }
+        guard !persistent.isEmpty else { return }
+        try OffsetCheckpoint(path: directory.checkpointPath).write(persistent)
     }
 
     /// Writes every store's buffered data through; the runtime calls it before committing offsets.

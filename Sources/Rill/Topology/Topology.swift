@@ -130,6 +130,17 @@ public final class Topology: @unchecked Sendable {
         }
     }
 
+    /// The changelog topic of a store: `<applicationID>-<store>-changelog`.
+    package static func changelogTopic(store: String, applicationID: String) -> String {
+        "\(applicationID)-\(store)-changelog"
+    }
+
+    /// The sub-topology whose tasks own the store named `store`.
+    package func subtopology(ofStore store: String) -> Int? {
+        let users = Set(processors(connectedTo: store))
+        return subtopologies.firstIndex { names in names.contains(where: users.contains) }
+    }
+
     /// The builder of the store named `name`.
     package func storeBuilder(named name: String) -> (any StoreBuilder)? {
         stores.first { $0.builder.name == name }?.builder

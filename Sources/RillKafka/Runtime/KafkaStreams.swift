@@ -36,6 +36,7 @@ public final class KafkaStreams: @unchecked Sendable {
         var threads: [StreamThread] = []
         var failure: Error?
         var listener: (@Sendable (State, State) -> Void)?
+        var restoreListener: (any StateRestoreListener)?
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
     private let shared = Mutex(Shared())
@@ -94,6 +95,11 @@ public final class KafkaStreams: @unchecked Sendable {
         shared.withLock { $0.listener = listener }
     }
 
+    /// Told about every store restore; set before ``start()``.
+    public func setGlobalStateRestoreListener(_ listener: any StateRestoreListener) {
+        shared.withLock { $0.restoreListener = listener }
+    }
+
     /// Records processed, dropped and dead-lettered so far, over all threads.
     public var metrics: (processed: Int64, dropped: Int64, deadLettered: Int64) {
         let threads = shared.withLock { $0.threads }
@@ -139,11 +145,12 @@ public final class KafkaStreams: @unchecked Sendable {
         do {
             try prepareTopics()
             var threads: [StreamThread] = []
+            let restoreListener = shared.withLock { $0.restoreListener }
             for index in 0..<max(1, config.numStreamThreads) {
                 threads.append(
                     try StreamThread(
                         index: index, topology: topology, config: config, consumerConfig: consumerConfig,
-                        producerConfig: producerConfig, logger: logger,
+                        producerConfig: producerConfig, logger: logger, restoreListener: restoreListener,
                         onStateChange: { [weak self] _, _ in self?.threadStateChanged() },
                         onFailure: { [weak self] thread, error in self?.threadFailed(thread, error) }))
             }
@@ -245,22 +252,36 @@ public final class KafkaStreams: @unchecked Sendable {
         }
 
         var wanted: [String: Int32] = [:]
+        var configs: [String: [String: String]] = [:]
         let sourceCounts = Dictionary(uniqueKeysWithValues: sources.compactMap { t in existing[t].map { (t, $0) } })
-        for (name, count) in topology.internalTopicPartitions(sourcePartitions: sourceCounts) {
+        let internalCounts = topology.internalTopicPartitions(sourcePartitions: sourceCounts)
+        for (name, count) in internalCounts {
             wanted["\(app)-\(name)"] = count
+        }
+        // A changelog has one partition per task of the sub-topology that owns its store.
+        let allCounts = sourceCounts.merging(internalCounts) { a, _ in a }
+        for (builder, _) in topology.stores where builder.loggingEnabled {
+            guard let subtopology = topology.subtopology(ofStore: builder.name) else { continue }
+            let inputs = topology.sourceTopics(ofSubtopology: topology.subtopologies[subtopology])
+            let topic = Topology.changelogTopic(store: builder.name, applicationID: app)
+            wanted[topic] = inputs.compactMap { allCounts[$0] }.max() ?? 1
+            configs[topic] = builder.logConfig.merging(["cleanup.policy": "compact"]) { given, _ in given }
         }
         let maxSource = sourceCounts.values.max() ?? 1
         for handling in [config.deserializationExceptionHandler, config.processingExceptionHandler] {
             if case .deadLetter(let topic) = handling, existing[topic] == nil { wanted[topic] = maxSource }
         }
-        try ensureTopics(wanted, existing: existing, admin: admin, timeout: timeout)
+        try ensureTopics(wanted, configs: configs, existing: existing, admin: admin, timeout: timeout)
     }
 
     /// Creates missing topics: through the in-process embedded broker when that is the cluster, else
     /// with `CreateTopics`, else (a cluster with no controller, like the embedded broker seen from
     /// another process) through the brokers' auto-creation. Then checks the partition counts: an
     /// internal topic with another count than it needs is an error; other topics get a warning.
-    private func ensureTopics(_ wanted: [String: Int32], existing: [String: Int32], admin: KafkaAdmin, timeout: Int32) throws {
+    private func ensureTopics(
+        _ wanted: [String: Int32], configs: [String: [String: String]], existing: [String: Int32], admin: KafkaAdmin,
+        timeout: Int32
+    ) throws {
         for (topic, expected) in wanted.sorted(by: { $0.key < $1.key }) where topic.hasPrefix(config.applicationID + "-") {
             if let actual = existing[topic], actual != expected {
                 throw RuntimeError.internalTopicPartitions(topic: topic, expected: expected, actual: actual)
@@ -268,7 +289,8 @@ public final class KafkaStreams: @unchecked Sendable {
         }
         let missing = wanted.filter { existing[$0.key] == nil }
         guard !missing.isEmpty else { return }
-        let topics = missing.map { NewTopic(name: $0.key, partitions: $0.value) }.sorted { $0.name < $1.name }
+        let topics = missing.map { NewTopic(name: $0.key, partitions: $0.value, configs: configs[$0.key] ?? [:]) }
+            .sorted { $0.name < $1.name }
         logger.info("Creating topics \(topics.map { "\($0.name) (\($0.partitions) partitions)" })")
         if let embedded = EmbeddedKafka.inProcess(at: config.bootstrapServers) {
             try embedded.createTopics(topics, timeoutMs: timeout)

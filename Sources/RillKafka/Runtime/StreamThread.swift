@@ -16,6 +16,9 @@ final class StreamThread: @unchecked Sendable {
     private let logger: Logger
     private let consumer: KafkaConsumer
     private let producer: KafkaProducer
+    /// Reads changelogs to restore stores; assigned partitions only, no group.
+    private let restoreConsumer: KafkaConsumer
+    private let restoreListener: (any StateRestoreListener)?
     private let collector: ProducerCollector
     private let onStateChange: @Sendable (StreamThread, State) -> Void
     private let onFailure: @Sendable (StreamThread, Error) -> Void
@@ -40,7 +43,7 @@ final class StreamThread: @unchecked Sendable {
 
     init(
         index: Int, topology: Topology, config: StreamsConfig, consumerConfig: KafkaClientConfig,
-        producerConfig: KafkaClientConfig, logger: Logger,
+        producerConfig: KafkaClientConfig, logger: Logger, restoreListener: (any StateRestoreListener)?,
         onStateChange: @escaping @Sendable (StreamThread, State) -> Void,
         onFailure: @escaping @Sendable (StreamThread, Error) -> Void
     ) throws {
@@ -55,6 +58,10 @@ final class StreamThread: @unchecked Sendable {
         var producerConfig = producerConfig
         producerConfig["client.id"] = producerConfig["client.id"] ?? "\(name)-producer"
         consumer = try KafkaConsumer(config: consumerConfig, logger: threadLogger)
+        var restoreConfig = consumerConfig
+        restoreConfig["client.id"] = "\(name)-restore-consumer"
+        restoreConsumer = try KafkaConsumer(config: restoreConfig, logger: threadLogger)
+        self.restoreListener = restoreListener
         producer = try KafkaProducer(config: producerConfig, logger: threadLogger)
         collector = ProducerCollector(producer: producer)
         self.onStateChange = onStateChange
@@ -123,11 +130,13 @@ final class StreamThread: @unchecked Sendable {
             try commit(tasks.values)
             closeAllTasks()
             consumer.close()
+            restoreConsumer.close()
             setState(.dead)
         } catch {
             logger.error("Stream thread failed: \(error)")
             closeAllTasks()
             consumer.close()
+            restoreConsumer.close()
             setState(.dead)
             onFailure(self, error)
         }
@@ -196,7 +205,70 @@ final class StreamThread: @unchecked Sendable {
         guard !offsets.isEmpty else { return }
         try consumer.commit(offsets)
         for (queue, offset) in committing { queue.committedOffset = offset }
+        try writeCheckpoints(tasks)
         logger.debug("Committed \(offsets.count) partition offsets")
+    }
+
+    // MARK: - Restore and checkpoints
+
+    /// Fills `task`'s logged stores from their changelogs, from the checkpoint (or the beginning) to the
+    /// end, before the task processes anything.
+    private func restore(_ task: StreamTask) throws {
+        for changelog in task.changelogPartitions {
+            let partition = TopicPartition(topic: changelog.topic, partition: changelog.partition)
+            let (low, high) = try restoreConsumer.watermarks(partition, timeoutMs: 30_000)
+            let start = max(task.restoreStartOffset(changelog) ?? low, low)
+            guard start < high else { continue }
+            let total = high - start
+            logger.info("Restoring state store '\(changelog.store)' of task \(task.id) from \(partition): \(total) records")
+            restoreListener?.onRestoreStart(partition, store: changelog.store, startOffset: start, endOffset: high)
+            try restoreConsumer.assign([partition: start])
+            let began = ContinuousClock.now
+            var position = start
+            var restored: Int64 = 0
+            var lastProgress = ContinuousClock.now
+            while position < high {
+                let batch = try restoreConsumer.poll(max: 10_000, timeoutMs: 200).filter {
+                    $0.topic == partition.topic && $0.partition == partition.partition && $0.offset < high
+                }
+                guard let last = batch.last else {
+                    if ContinuousClock.now - lastProgress > .seconds(60) {
+                        throw StateStoreError(
+                            store: changelog.store,
+                            message: "restore from \(partition) stalled at offset \(position) of \(high)")
+                    }
+                    continue
+                }
+                try task.restore(changelog, batch)
+                restored += Int64(batch.count)
+                position = last.offset + 1
+                lastProgress = .now
+                restoreListener?.onBatchRestored(partition, store: changelog.store, batchEndOffset: position, restored: Int64(batch.count))
+                if ContinuousClock.now - began > .seconds(5) {
+                    logger.info("Restoring '\(changelog.store)' of task \(task.id): \(restored) / \(total) records")
+                }
+            }
+            let seconds = max(Double((ContinuousClock.now - began).components.attoseconds) / 1e18
+                + Double((ContinuousClock.now - began).components.seconds), 1e-6)
+            logger.info(
+                "Restored state store '\(changelog.store)' of task \(task.id): \(restored) records in \(String(format: "%.2f", seconds)) s (\(Int(Double(restored) / seconds)) records/s)")
+            restoreListener?.onRestoreEnd(partition, store: changelog.store, restored: restored)
+        }
+        if !task.changelogPartitions.isEmpty { try restoreConsumer.assign([:]) }
+    }
+
+    /// After a commit: records, per task, the changelog offsets its persistent stores are flushed up to.
+    private func writeCheckpoints<C: Collection>(_ tasks: C) throws where C.Element == RunningTask {
+        for running in tasks {
+            let partitions = running.task.checkpointedChangelogPartitions
+            guard !partitions.isEmpty else { continue }
+            var offsets: [ChangelogPartition: Int64] = [:]
+            for changelog in partitions {
+                let partition = TopicPartition(topic: changelog.topic, partition: changelog.partition)
+                offsets[changelog] = try restoreConsumer.watermarks(partition, timeoutMs: 30_000).high
+            }
+            try running.task.writeCheckpoint(offsets)
+        }
     }
 
     // MARK: - Rebalance
@@ -229,7 +301,10 @@ final class StreamThread: @unchecked Sendable {
                 }
             }
         }
-        for running in created { try running.task.initialize() }
+        for running in created {
+            try restore(running.task)
+            try running.task.initialize()
+        }
         logger.info("Assigned \(partitions.count) partitions; running tasks \(tasks.keys.sorted().map(\.description))")
         setState(.running)
     }

@@ -33,11 +33,11 @@ let package = Package(
         // The runtime on Kafka, through librdkafka.
         .target(
             name: "RillKafka",
-            dependencies: ["Rill", "CRdKafka", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Rill", "RillRocksDB", "CRdKafka", .product(name: "Logging", package: "swift-log")]),
         // A second, deterministic runtime for unit tests.
         .target(
             name: "RillTestDriver",
-            dependencies: ["Rill", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["Rill", "RillRocksDB", .product(name: "Logging", package: "swift-log")]),
         // CLI: `rill dev-broker`, `rill describe`.
         .executableTarget(
             name: "rill",

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Rill
+import RillRocksDB
 
 /// Runs a topology in process, synchronously and deterministically, with no broker: the Kafka Streams
 /// test driver for Rill.
@@ -52,7 +53,8 @@ public final class TopologyTestDriver {
             let task = try StreamTask(
                 topology: topology, subtopology: index, partition: 0, config: config, collector: collector,
                 wallClock: { [unowned self] in self.wallClockMs }, logger: logger,
-                stateDirectory: "\(self.stateDirectory)/\(config.applicationID)/\(taskID)")
+                stateDirectory: "\(self.stateDirectory)/\(config.applicationID)/\(taskID)",
+                persistentKeyValueStore: { Stores.persistentKeyValueStore($0) })
             tasks.append(task)
             for topic in task.inputTopics { taskByTopic[topic] = task }
         }
@@ -126,6 +128,13 @@ public final class TopologyTestDriver {
             throw TestDriverError("state store '\(name)' is not a key-value store of \(K.self) to \(V.self)")
         }
         return typed
+    }
+
+    /// The timestamped key-value store named `name`: how DSL tables (aggregations) are stored.
+    public func timestampedKeyValueStore<K, V>(named name: String, keyType: K.Type = K.self, valueType: V.Type = V.self)
+        throws -> any KeyValueStore<K, ValueAndTimestamp<V>>
+    {
+        try keyValueStore(named: name, keyType: K.self, valueType: ValueAndTimestamp<V>.self)
     }
 
     /// Closes every task (user processors' `close()`, then the stores) and removes the state directory

@@ -161,4 +161,47 @@ final class StatefulRuntimeTests: XCTestCase {
             XCTAssertTrue(text.contains("'counting-word-counts-changelog'") && text.contains("5") && text.contains("2"), text)
         }
     }
+
+    func testWordCountWithGroupByRunsThroughRepartitionAndARocksDBTable() throws {
+        try broker.createTopic("lines", partitions: 2)
+        try broker.createTopic("word-totals", partitions: 2)
+        let builder = StreamsBuilder()
+        builder.stream("lines", Consumed(Serde<String>.string.optional, .string))  // the lines have no key
+            .flatMapValues { $0.split(separator: " ").map(String.init) }
+            .groupBy({ _, word in word }, Grouped(named: "words", keySerde: .string, valueSerde: .string))
+            .count(materialized: .as("totals"))
+            .toStream()
+            .to("word-totals", Produced(.string, Serde<Int64>.int64.optional))
+        var config = testConfig("wc", broker.bootstrapServers, commitIntervalMs: 100)
+        config.stateDir = stateDir
+        let streams = try KafkaStreams(try builder.build(), config: config)
+        try streams.start()
+        defer { streams.close() }
+        let producer = try KafkaProducer(config: KafkaClientConfig(["bootstrap.servers": broker.bootstrapServers]))
+        for (index, line) in ["to be or not to be", "be quick", "or be slow"].enumerated() {
+            try producer.send(topic: "lines", partition: Int32(index % 2), key: nil, value: Array(line.utf8), timestamp: nil, headers: Headers())
+        }
+        try producer.flush(timeoutMs: 10_000)
+        let consumer = try KafkaConsumer(
+            config: KafkaClientConfig(["bootstrap.servers": broker.bootstrapServers, "group.id": "check-\(UUID().uuidString)"]))
+        defer { consumer.close() }
+        try consumer.assign([TopicPartition(topic: "word-totals", partition: 0): -2, TopicPartition(topic: "word-totals", partition: 1): -2])
+        var latest: [String: Int64] = [:]
+        var seen = 0
+        let deadline = Date().addingTimeInterval(30)
+        while seen < 11 && Date() < deadline {
+            for record in try consumer.poll(max: 100, timeoutMs: 100) {
+                latest[String(decoding: record.key ?? [], as: UTF8.self)] = try Serde<Int64>.int64.deserialize(record.value)
+                seen += 1
+            }
+        }
+        XCTAssertEqual(seen, 11, "one update per word")
+        XCTAssertEqual(latest, ["to": 2, "be": 4, "or": 2, "not": 1, "quick": 1, "slow": 1])
+        // The table lives in RocksDB under the task of sub-topology 1.
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(stateDir)/wc/1_0/totals/CURRENT"))
+        let admin = try KafkaAdmin(config: KafkaClientConfig(["bootstrap.servers": broker.bootstrapServers]))
+        XCTAssertEqual(
+            try admin.partitionCounts(topics: ["wc-words-repartition", "wc-totals-changelog"], timeoutMs: 5_000),
+            ["wc-words-repartition": 2, "wc-totals-changelog": 2])
+    }
 }

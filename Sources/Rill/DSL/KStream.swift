@@ -1,3 +1,5 @@
+import Foundation
+
 /// An unbounded stream of records, as Kafka Streams' `KStream`. Every operator returns a new stream
 /// (or ends the chain) and adds one or more nodes to the topology.
 public struct KStream<K, V> {
@@ -201,19 +203,28 @@ public struct KStream<K, V> {
     /// so records are partitioned by their current key.
     public func repartition(_ repartitioned: Repartitioned<K, V> = Repartitioned()) -> KStream<K, V> {
         let baseName = repartitioned.name ?? builder.newName("KSTREAM-REPARTITION-")
-        let topic = baseName.hasSuffix("-repartition") ? baseName : baseName + "-repartition"
+        return self.repartitioned(
+            through: baseName, keySerde: repartitioned.keySerde ?? keySerde, valueSerde: repartitioned.valueSerde ?? valueSerde,
+            partitions: repartitioned.numberOfPartitions, partitioner: repartitioned.partitioner)
+    }
+
+    /// Adds filter → sink → internal topic → source, as Kafka Streams does for every repartition, and
+    /// returns the stream read back from the topic `<base>-repartition`.
+    func repartitioned(
+        through base: String, keySerde: Serde<K>?, valueSerde: Serde<V>?, partitions: Int32? = nil,
+        partitioner: StreamPartitioner<K, V>? = nil
+    ) -> KStream<K, V> {
+        let topic = base.hasSuffix("-repartition") ? base : base + "-repartition"
         // Kafka Streams always burns these indexes, so later generated names match its own.
         let generatedSink = builder.newName("KSTREAM-SINK-")
         let generatedFilter = builder.newName("KSTREAM-FILTER-")
         let generatedSource = builder.newName("KSTREAM-SOURCE-")
-        let isGenerated = repartitioned.name == nil
+        let isGenerated = base.range(of: #"^KSTREAM.*-[0-9]{10}$"#, options: .regularExpression) != nil
         let sinkName = isGenerated ? generatedSink : topic + "-sink"
         let filterName = isGenerated ? generatedFilter : topic + "-filter"
         let sourceName = isGenerated ? generatedSource : topic + "-source"
-        let keySerde = repartitioned.keySerde ?? self.keySerde
-        let valueSerde = repartitioned.valueSerde ?? self.valueSerde
 
-        topology.addInternalTopic(topic, partitions: repartitioned.numberOfPartitions)
+        topology.addInternalTopic(topic, partitions: partitions)
         add(filterName, output: Record<K, V>.self) { context in
             try StatelessNode<K, V, K, V>(name: filterName, context: context) { node, record in
                 try node.downstream.forward(record)
@@ -222,13 +233,39 @@ public struct KStream<K, V> {
         builder.attempt {
             try topology.add(
                 sinkNamed: sinkName, target: .topic(topic), keySerde: keySerde, valueSerde: valueSerde,
-                partitioner: repartitioned.partitioner, parents: [filterName], makeSend: SinkNode.sender)
+                partitioner: partitioner, parents: [filterName], makeSend: SinkNode.sender)
             try topology.add(
                 sourceNamed: sourceName, topics: [topic], keySerde: keySerde, valueSerde: valueSerde,
                 timestampExtractor: nil, makeDecode: SourceNode.decoder)
         }
         return KStream(builder: builder, name: sourceName, keySerde: keySerde, valueSerde: valueSerde,
                        repartitionRequired: false)
+    }
+
+    // MARK: - Grouping
+
+    /// Groups by the current key, for aggregations. If the key may have changed since the source, the
+    /// aggregation repartitions first (through `<applicationID>-<name>-repartition`).
+    public func groupByKey(_ grouped: Grouped<K, V> = Grouped()) -> KGroupedStream<K, V> {
+        KGroupedStream(
+            stream: self, name: grouped.name, keySerde: grouped.keySerde ?? keySerde,
+            valueSerde: grouped.valueSerde ?? valueSerde, repartitionRequired: repartitionRequired)
+    }
+
+    /// Groups by a new key computed from each record; the aggregation repartitions by it.
+    public func groupBy<KR>(
+        _ selector: @escaping @Sendable (K, V) throws -> KR, _ grouped: Grouped<KR, V> = Grouped()
+    ) -> KGroupedStream<KR, V> {
+        let rekeyed = stateless(
+            "KSTREAM-KEY-SELECT-", nil, keySerde: grouped.keySerde, valueSerde: grouped.valueSerde ?? valueSerde,
+            keyChanging: true
+        ) { (node: StatelessNode<K, V, KR, V>, record) in
+            let key = try userCode(node) { try selector(record.key, record.value) }
+            try node.downstream.forward(record.withKey(key))
+        }
+        return KGroupedStream(
+            stream: rekeyed, name: grouped.name, keySerde: grouped.keySerde, valueSerde: grouped.valueSerde ?? valueSerde,
+            repartitionRequired: true)
     }
 
     // MARK: - Helpers

@@ -19,7 +19,12 @@ public struct StoreContext {
     public let directory: String
     /// Where writes are logged, when logging is on.
     public let changelog: ChangeLogger?
+    /// The runtime's persistent key-value store, for DSL tables with no supplier of their own.
+    public let persistentKeyValueStore: @Sendable (String) -> any KeyValueBytesStoreSupplier
 }
+
+/// Makes the persistent key-value store a runtime uses for DSL tables (RocksDB in both runtimes).
+public typealias PersistentKeyValueStoreFactory = @Sendable (String) -> any KeyValueBytesStoreSupplier
 
 /// Builds typed key-value stores over a byte-store supplier.
 ///
@@ -59,7 +64,8 @@ public struct KeyValueStoreBuilder<K, V>: StoreBuilder {
     }
 
     public func build(_ context: StoreContext) throws -> any StateStore {
-        let storage = try supplier.makeStore(directory: context.directory)
+        let chosen = supplier is DefaultDSLStoreSupplier ? context.persistentKeyValueStore(name) : supplier
+        let storage = try chosen.makeStore(directory: context.directory)
         let front: any BytesKeyValueStore = context.changelog.map { ChangeLoggingKeyValueStore(storage, log: $0) } ?? storage
         return TypedKeyValueStore(inner: front, storage: storage, keySerde: keySerde, valueSerde: valueSerde)
     }

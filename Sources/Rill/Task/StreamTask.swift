@@ -15,6 +15,8 @@ package final class StreamTask {
     package let inputTopics: [String]
     private var closed = false
 
+    /// The runtime's persistent store for DSL tables.
+    private let persistentKeyValueStore: PersistentKeyValueStoreFactory
     /// Holds the task's state directory while the task is open, if it has persistent stores.
     private var directory: TaskDirectory?
 
@@ -23,8 +25,10 @@ package final class StreamTask {
     /// the task locks.
     package init(
         topology: Topology, subtopology: Int, partition: Int32, config: StreamsConfig,
-        collector: RecordCollector, wallClock: @escaping () -> Int64, logger: Logger, stateDirectory: String? = nil
+        collector: RecordCollector, wallClock: @escaping () -> Int64, logger: Logger, stateDirectory: String? = nil,
+        persistentKeyValueStore: PersistentKeyValueStoreFactory? = nil
     ) throws {
+        self.persistentKeyValueStore = persistentKeyValueStore ?? { DefaultDSLStoreSupplier(name: $0) }
         let names = topology.subtopologies[subtopology]
         id = TaskID(subtopology: subtopology, partition: partition)
         var taskLogger = logger
@@ -113,7 +117,9 @@ package final class StreamTask {
             changelogPartitions.append(partition)
             changelog = ChangeLogger(topic: partition.topic, partition: partition.partition, task: state)
         }
-        let context = StoreContext(directory: directory?.storePath(builder.name) ?? "", changelog: changelog)
+        let context = StoreContext(
+            directory: directory?.storePath(builder.name) ?? "", changelog: changelog,
+            persistentKeyValueStore: persistentKeyValueStore)
         do {
             return try builder.build(context)
         } catch where builder.persistent && builder.loggingEnabled {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Rill
+import RillRocksDB
 import Synchronization
 
 /// One stream thread: its own consumer and producer, and the tasks of the partitions assigned to it,
@@ -286,7 +287,8 @@ final class StreamThread: @unchecked Sendable {
                 let task = try StreamTask(
                     topology: topology, subtopology: subtopology, partition: partition.partition, config: config,
                     collector: collector, wallClock: { Int64(Date().timeIntervalSince1970 * 1000) }, logger: logger,
-                    stateDirectory: "\(config.stateDir)/\(config.applicationID)/\(id)")
+                    stateDirectory: "\(config.stateDir)/\(config.applicationID)/\(id)",
+                    persistentKeyValueStore: { Stores.persistentKeyValueStore($0) })
                 running = RunningTask(task: task)
                 tasks[id] = running
                 created.append(running)

@@ -1,0 +1,56 @@
+/// A value with the timestamp of the record that last changed it: what DSL tables store.
+public struct ValueAndTimestamp<V> {
+    public var value: V
+    public var timestamp: Int64
+
+    public init(_ value: V, timestamp: Int64) {
+        self.value = value
+        self.timestamp = timestamp
+    }
+}
+
+extension ValueAndTimestamp: Equatable where V: Equatable {}
+extension ValueAndTimestamp: Sendable where V: Sendable {}
+
+extension Serde {
+    /// A value with its timestamp, laid out as Kafka Streams' timestamped stores: 8 bytes of
+    /// big-endian timestamp, then the value's bytes.
+    public static func timestamped<Inner>(_ inner: Serde<Inner>) -> Serde<ValueAndTimestamp<Inner>>
+    where T == ValueAndTimestamp<Inner> {
+        .nonNull(
+            "ValueAndTimestamp<\(Inner.self)>",
+            serialize: { pair in
+                var bytes = bigEndianBytes(pair.timestamp)
+                bytes += try inner.serialize(pair.value) ?? []
+                return bytes
+            },
+            deserialize: { bytes in
+                guard bytes.count >= 8 else {
+                    throw SerdeError.wrongSize(type: "ValueAndTimestamp", expected: 8, actual: bytes.count)
+                }
+                let timestamp: Int64 = try fromBigEndian(Array(bytes[0..<8]), "timestamp")
+                return ValueAndTimestamp(try inner.deserialize(Array(bytes[8...])), timestamp: timestamp)
+            })
+    }
+}
+
+/// An update of a table row: the new value and, where known, the old one (`nil` = absent/deleted).
+struct Change<V> {
+    var newValue: V?
+    var oldValue: V?
+}
+
+/// Lets generic code see whether a value of an optional type is `nil` (Kafka's null).
+protocol OptionalValue {
+    var isNone: Bool { get }
+}
+
+extension Optional: OptionalValue {
+    var isNone: Bool { self == nil }
+}
+
+/// Whether `value` is Kafka's null: `nil` of an optional type.
+@inline(__always)
+func isNull<T>(_ value: T) -> Bool {
+    (value as? any OptionalValue)?.isNone == true
+}

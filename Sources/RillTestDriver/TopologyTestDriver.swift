@@ -29,6 +29,9 @@ public final class TopologyTestDriver {
     private var readPositions: [String: Int] = [:]
     private var wallClockMs: Int64
     private var closed = false
+    /// The record cache of the driver's tasks; flushed after every piped record, as Kafka Streams'
+    /// driver commits after each one.
+    private let cache: RecordCache?
     /// Where persistent stores live while the driver runs; removed by ``close()``.
     public let stateDirectory: String
     private let ownsStateDirectory: Bool
@@ -48,13 +51,15 @@ public final class TopologyTestDriver {
         ownsStateDirectory = stateDirectory == nil
         self.stateDirectory = stateDirectory ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("rill-test-driver-\(UUID().uuidString)").path
+        let cache = config.cacheMaxBytes > 0 ? RecordCache(maxBytes: config.cacheMaxBytes) : nil
+        self.cache = cache
         for index in topology.subtopologies.indices {
             let taskID = TaskID(subtopology: index, partition: 0)
             let task = try StreamTask(
                 topology: topology, subtopology: index, partition: 0, config: config, collector: collector,
                 wallClock: { [unowned self] in self.wallClockMs }, logger: logger,
                 stateDirectory: "\(self.stateDirectory)/\(config.applicationID)/\(taskID)",
-                persistentKeyValueStore: { Stores.persistentKeyValueStore($0) })
+                persistentKeyValueStore: { Stores.persistentKeyValueStore($0) }, cache: cache)
             tasks.append(task)
             for topic in task.inputTopics { taskByTopic[topic] = task }
         }
@@ -110,6 +115,7 @@ public final class TopologyTestDriver {
         wallClockMs += duration.wholeMilliseconds
         for task in tasks { try task.maybePunctuateWallClockTime() }
         try drain()
+        try commit()
     }
 
     /// The store named `name` (of whichever task has it).
@@ -121,20 +127,43 @@ public final class TopologyTestDriver {
     public func keyValueStore<K, V>(named name: String, keyType: K.Type = K.self, valueType: V.Type = V.self) throws
         -> any KeyValueStore<K, V>
     {
-        guard let store = stateStore(named: name) else {
-            throw TestDriverError("the topology has no state store named '\(name)'")
-        }
-        guard let typed = store as? any KeyValueStore<K, V> else {
-            throw TestDriverError("state store '\(name)' is not a key-value store of \(K.self) to \(V.self)")
-        }
-        return typed
+        try typedStore(name, as: (any KeyValueStore<K, V>).self, "a key-value store of \(K.self) to \(V.self)")
     }
 
     /// The timestamped key-value store named `name`: how DSL tables (aggregations) are stored.
     public func timestampedKeyValueStore<K, V>(named name: String, keyType: K.Type = K.self, valueType: V.Type = V.self)
-        throws -> any KeyValueStore<K, ValueAndTimestamp<V>>
+        throws -> any TimestampedKeyValueStore<K, V>
     {
         try keyValueStore(named: name, keyType: K.self, valueType: ValueAndTimestamp<V>.self)
+    }
+
+    /// The window store named `name`, typed; fails when there is none or its types differ.
+    public func windowStore<K, V>(named name: String, keyType: K.Type = K.self, valueType: V.Type = V.self) throws
+        -> any WindowStore<K, V>
+    {
+        try typedStore(name, as: (any WindowStore<K, V>).self, "a window store of \(K.self) to \(V.self)")
+    }
+
+    /// The timestamped window store named `name`: how DSL windowed tables are stored.
+    public func timestampedWindowStore<K, V>(named name: String, keyType: K.Type = K.self, valueType: V.Type = V.self)
+        throws -> any TimestampedWindowStore<K, V>
+    {
+        try windowStore(named: name, keyType: K.self, valueType: ValueAndTimestamp<V>.self)
+    }
+
+    /// The session store named `name`, typed; fails when there is none or its types differ.
+    public func sessionStore<K, V>(named name: String, keyType: K.Type = K.self, valueType: V.Type = V.self) throws
+        -> any SessionStore<K, V>
+    {
+        try typedStore(name, as: (any SessionStore<K, V>).self, "a session store of \(K.self) to \(V.self)")
+    }
+
+    private func typedStore<Store>(_ name: String, as type: Store.Type, _ kind: String) throws -> Store {
+        guard let store = stateStore(named: name) else {
+            throw TestDriverError("the topology has no state store named '\(name)'")
+        }
+        guard let typed = store as? Store else { throw TestDriverError("state store '\(name)' is not \(kind)") }
+        return typed
     }
 
     /// Closes every task (user processors' `close()`, then the stores) and removes the state directory
@@ -166,6 +195,16 @@ public final class TopologyTestDriver {
             RawRecord(topic: topic, partition: 0, offset: offset, timestamp: timestamp, key: key, value: value,
                       headers: headers))
         try drain()
+        try commit()
+    }
+
+    /// Writes the record caches through (what they forward is processed too), as a commit would.
+    private func commit() throws {
+        guard cache != nil else { return }
+        for task in tasks {
+            try task.flushCaches()
+            try drain()
+        }
     }
 
     private func process(_ raw: RawRecord) throws {
@@ -177,23 +216,41 @@ public final class TopologyTestDriver {
     /// Files what the collector caught; records for topics the topology reads are processed in order.
     private func drain() throws {
         while !collector.pending.isEmpty {
-            var record = collector.pending.removeFirst()
-            record.offset = Int64(outputs[record.topic]?.count ?? 0)
-            outputs[record.topic, default: []].append(record)
+            let record = file(collector.pending.removeFirst())
             if taskByTopic[record.topic] != nil {
                 try process(record)
             }
         }
     }
 
+    @discardableResult
+    private func file(_ record: RawRecord) -> RawRecord {
+        var record = record
+        record.offset = Int64(outputs[record.topic]?.count ?? 0)
+        outputs[record.topic, default: []].append(record)
+        return record
+    }
+
+    /// Files what was written outside a piped record (a test writing a store directly logs to its
+    /// changelog), up to the first record the topology would have to process.
+    private func fileDirectWrites() {
+        while let first = collector.pending.first, taskByTopic[first.topic] == nil {
+            file(collector.pending.removeFirst())
+        }
+    }
+
     func readNext(topic: String) -> RawRecord? {
+        fileDirectWrites()
         let position = readPositions[topic, default: 0]
         guard let records = outputs[topic], position < records.count else { return nil }
         readPositions[topic] = position + 1
         return records[position]
     }
 
-    func unreadCount(topic: String) -> Int { (outputs[topic]?.count ?? 0) - readPositions[topic, default: 0] }
+    func unreadCount(topic: String) -> Int {
+        fileDirectWrites()
+        return (outputs[topic]?.count ?? 0) - readPositions[topic, default: 0]
+    }
 }
 
 /// Catches what sinks send, in order.
@@ -214,11 +271,4 @@ public struct TestDriverError: Error, CustomStringConvertible, Sendable {
     public let message: String
     init(_ message: String) { self.message = message }
     public var description: String { message }
-}
-
-extension Duration {
-    var wholeMilliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
 }

@@ -186,17 +186,19 @@ final class StatefulRuntimeTests: XCTestCase {
             config: KafkaClientConfig(["bootstrap.servers": broker.bootstrapServers, "group.id": "check-\(UUID().uuidString)"]))
         defer { consumer.close() }
         try consumer.assign([TopicPartition(topic: "word-totals", partition: 0): -2, TopicPartition(topic: "word-totals", partition: 1): -2])
+        let expected: [String: Int64] = ["to": 2, "be": 4, "or": 2, "not": 1, "quick": 1, "slow": 1]
         var latest: [String: Int64] = [:]
         var seen = 0
         let deadline = Date().addingTimeInterval(30)
-        while seen < 11 && Date() < deadline {
+        while latest != expected && Date() < deadline {
             for record in try consumer.poll(max: 100, timeoutMs: 100) {
                 latest[String(decoding: record.key ?? [], as: UTF8.self)] = try Serde<Int64>.int64.deserialize(record.value)
                 seen += 1
             }
         }
-        XCTAssertEqual(seen, 11, "one update per word")
-        XCTAssertEqual(latest, ["to": 2, "be": 4, "or": 2, "not": 1, "quick": 1, "slow": 1])
+        XCTAssertEqual(latest, expected)
+        // The record cache collapses a word's updates between commits: at most one per word occurrence.
+        XCTAssertTrue((6...11).contains(seen), "\(seen) updates")
         // The table lives in RocksDB under the task of sub-topology 1.
         XCTAssertTrue(FileManager.default.fileExists(atPath: "\(stateDir)/wc/1_0/totals/CURRENT"))
         let admin = try KafkaAdmin(config: KafkaClientConfig(["bootstrap.servers": broker.bootstrapServers]))

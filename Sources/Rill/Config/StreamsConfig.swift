@@ -29,6 +29,9 @@ public struct StreamsConfig: Sendable {
     public var processingExceptionHandler: ErrorHandling
     /// `rill.startup.timeout.ms`: how long `start()` waits for the brokers before failing.
     public var startupTimeoutMs: Int64
+    /// `statestore.cache.max.bytes` (or its old name `cache.max.bytes.buffering`): the record cache
+    /// of all stream threads together, split evenly between them (default 10 MiB; 0 turns caching off).
+    public var cacheMaxBytes: Int
     /// Properties for the Kafka clients (librdkafka), e.g. `security.protocol`, `linger.ms`.
     public var clientProperties: [String: String]
 
@@ -46,6 +49,7 @@ public struct StreamsConfig: Sendable {
         self.deserializationExceptionHandler = .fail
         self.processingExceptionHandler = .fail
         self.startupTimeoutMs = 30_000
+        self.cacheMaxBytes = 10 << 20
         self.clientProperties = [:]
     }
 
@@ -73,6 +77,7 @@ public struct StreamsConfig: Sendable {
             case "num.stream.threads": return String(numStreamThreads)
             case "state.dir": return stateDir
             case "rill.startup.timeout.ms": return String(startupTimeoutMs)
+            case "statestore.cache.max.bytes", "cache.max.bytes.buffering": return String(cacheMaxBytes)
             default: return clientProperties[key]
             }
         }
@@ -90,6 +95,8 @@ public struct StreamsConfig: Sendable {
             case "num.stream.threads": if let v = newValue.flatMap(Int.init) { numStreamThreads = v }
             case "state.dir": if let v = newValue { stateDir = v }
             case "rill.startup.timeout.ms": if let v = newValue.flatMap(Int64.init) { startupTimeoutMs = v }
+            case "statestore.cache.max.bytes", "cache.max.bytes.buffering":
+                if let v = newValue.flatMap(Int.init) { cacheMaxBytes = v }
             case "default.deserialization.exception.handler":
                 if let v = newValue.flatMap(ErrorHandling.init(configValue:)) { deserializationExceptionHandler = v }
             case "processing.exception.handler":
@@ -105,6 +112,8 @@ public struct StreamsConfig: Sendable {
         switch key {
         case "commit.interval.ms", "rill.startup.timeout.ms":
             guard Int64(value).map({ $0 >= 0 }) == true else { throw ConfigError(key: key, message: "must be milliseconds >= 0, got '\(value)'") }
+        case "statestore.cache.max.bytes", "cache.max.bytes.buffering":
+            guard Int(value).map({ $0 >= 0 }) == true else { throw ConfigError(key: key, message: "must be bytes >= 0, got '\(value)'") }
         case "num.stream.threads":
             guard Int(value).map({ $0 >= 1 }) == true else { throw ConfigError(key: key, message: "must be >= 1, got '\(value)'") }
         case "processing.guarantee":

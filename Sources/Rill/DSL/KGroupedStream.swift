@@ -25,8 +25,8 @@ public struct KGroupedStream<K, V> {
     ) -> KTable<K, V> {
         var materialized = materialized
         materialized.valueSerde = materialized.valueSerde ?? valueSerde
-        return doAggregate(named: named, materialized: materialized) { store in
-            { key, value, old in try old.map { try reducer($0, value) } ?? value }
+        return doAggregate(named: named, materialized: materialized) { key, value, old in
+            try old.map { try reducer($0, value) } ?? value
         }
     }
 
@@ -35,37 +35,66 @@ public struct KGroupedStream<K, V> {
         named: Named? = nil, materialized: Materialized<K, VA> = Materialized(),
         initializer: @escaping @Sendable () throws -> VA, aggregator: @escaping @Sendable (K, V, VA) throws -> VA
     ) -> KTable<K, VA> {
-        doAggregate(named: named, materialized: materialized) { _ in
-            { key, value, old in try aggregator(key, value, try old ?? initializer()) }
+        doAggregate(named: named, materialized: materialized) { key, value, old in
+            try aggregator(key, value, try old ?? initializer())
         }
     }
 
     /// Adds the store and the aggregation processor, repartitioning first when the key may have changed.
-    /// `makeStep` returns the step `(key, value, old aggregate) -> new aggregate`.
+    /// `step` is `(key, value, old aggregate) -> new aggregate`.
     func doAggregate<VA>(
-        named: Named?, materialized: Materialized<K, VA>,
-        makeStep: (String) -> @Sendable (K, V, VA?) throws -> VA
+        named: Named?, materialized: Materialized<K, VA>, step: @escaping @Sendable (K, V, VA?) throws -> VA
     ) -> KTable<K, VA> {
-        // Kafka Streams names the store first, then the processor, then the repartition nodes.
-        let storeName = materialized.storeName ?? builder.newName("KSTREAM-AGGREGATE-STATE-STORE-")
+        let keySerde = materialized.keySerde ?? keySerde
+        return addAggregation(
+            named: named, storeName: materialized.storeName, keySerde: keySerde, valueSerde: materialized.valueSerde,
+            store: { storeName in
+                var builder = Stores.keyValueStoreBuilder(
+                    materialized.storeSupplier ?? DefaultDSLStoreSupplier(name: storeName),
+                    keySerde: TableSerde(keySerde, storeName, "key"),
+                    valueSerde: Serde<ValueAndTimestamp<VA>>.timestamped(TableSerde(materialized.valueSerde, storeName, "value")))
+                builder.options = materialized.storeOptions
+                return builder
+            },
+            node: { processorName, storeName, context in
+                try AggregateNode<K, V, VA>(
+                    name: processorName, context: context, storeName: storeName, step: step)
+            })
+    }
+
+    /// Names the store and the processor as Kafka Streams does (store first), repartitions when the
+    /// key may have changed, and adds the store and the processor that aggregates into it.
+    func addAggregation<KOut, VA>(
+        named: Named?, storeName given: String?, keySerde: Serde<KOut>?, valueSerde aggregateSerde: Serde<VA>?,
+        store makeStore: (String) -> any StoreBuilder,
+        node makeNode: @escaping @Sendable (_ processor: String, _ store: String, NodeContext) throws -> AnyNode
+    ) -> KTable<KOut, VA> {
+        let storeName = given ?? builder.newName("KSTREAM-AGGREGATE-STATE-STORE-")
         let processorName = builder.name(named, prefix: "KSTREAM-AGGREGATE-")
         let input = repartitionRequired
-            ? stream.repartitioned(through: name ?? storeName, keySerde: keySerde, valueSerde: valueSerde)
+            ? stream.repartitioned(through: name ?? storeName, keySerde: self.keySerde, valueSerde: valueSerde)
             : stream
-        let keySerde = materialized.keySerde ?? keySerde
-        let valueSerde = materialized.valueSerde
-        let supplier = materialized.storeSupplier ?? DefaultDSLStoreSupplier(name: storeName)
-        var storeBuilder = Stores.keyValueStoreBuilder(
-            supplier, keySerde: TableSerde(keySerde, storeName, "key"),
-            valueSerde: Serde<ValueAndTimestamp<VA>>.timestamped(TableSerde(valueSerde, storeName, "value")))
-        storeBuilder = materialized.loggingEnabled
-            ? storeBuilder.withLoggingEnabled(materialized.logConfig) : storeBuilder.withLoggingDisabled()
-        builder.addStateStore(storeBuilder)
-        let step = makeStep(storeName)
-        input.add(processorName, stores: [storeName], output: Record<K, Change<VA>>.self) { context in
-            try AggregateNode<K, V, VA>(name: processorName, context: context, storeName: storeName, step: step)
+        builder.addStateStore(makeStore(storeName))
+        input.add(processorName, stores: [storeName], output: Record<KOut, Change<VA>>.self) { context in
+            try makeNode(processorName, storeName, context)
         }
-        return KTable(builder: builder, name: processorName, keySerde: keySerde, valueSerde: valueSerde, storeName: storeName)
+        return KTable(
+            builder: builder, name: processorName, keySerde: keySerde, valueSerde: aggregateSerde, storeName: storeName)
+    }
+
+    /// Aggregates per window: tumbling or hopping time windows.
+    public func windowedBy(_ windows: TimeWindows) -> TimeWindowedKStream<K, V> {
+        TimeWindowedKStream(grouped: self, kind: .time(windows))
+    }
+
+    /// Aggregates per sliding window.
+    public func windowedBy(_ windows: SlidingWindows) -> TimeWindowedKStream<K, V> {
+        TimeWindowedKStream(grouped: self, kind: .sliding(windows))
+    }
+
+    /// Aggregates per session of activity.
+    public func windowedBy(_ windows: SessionWindows) -> SessionWindowedKStream<K, V> {
+        SessionWindowedKStream(grouped: self, windows: windows)
     }
 }
 
@@ -79,40 +108,21 @@ func TableSerde<T>(_ serde: Serde<T>?, _ store: String, _ part: String) -> Serde
 }
 
 /// Aggregates records into a timestamped key-value store and forwards each change of a key's aggregate.
-final class AggregateNode<K, V, VA>: InputNode<K, V> {
-    let downstream: Downstream<K, Change<VA>>
-    let storeName: String
+final class AggregateNode<K, V, VA>: TableNode<K, V, K, VA, TypedKeyValueStore<K, ValueAndTimestamp<VA>>> {
     let step: @Sendable (K, V, VA?) throws -> VA
-    private var store: (any KeyValueStore<K, ValueAndTimestamp<VA>>)?
 
     init(name: String, context: NodeContext, storeName: String, step: @escaping @Sendable (K, V, VA?) throws -> VA) throws {
-        downstream = try Downstream(context.children, parent: name)
-        self.storeName = storeName
         self.step = step
-        super.init(name: name, task: context.task)
-    }
-
-    override func initialize() throws {
-        guard let typed = task.stores[storeName] as? any KeyValueStore<K, ValueAndTimestamp<VA>> else {
-            throw StateStoreError(store: storeName, message: "missing from task \(task.taskID)")
-        }
-        store = typed
+        try super.init(name: name, context: context, storeName: storeName) { $0.changeDecoder() }
     }
 
     override func process(_ record: Record<K, V>) throws {
-        guard let store else { return }
-        // Kafka Streams skips (and counts) records with a null key or value.
-        guard !isNull(record.key), !isNull(record.value) else {
-            task.metrics.droppedRecords += 1
-            task.logger.debug("Skipping record with a null key or value in \(name)")
-            return
-        }
+        guard !skipsNull(record) else { return }
         let old = try store.get(record.key)
         let new = try userCode(self) { try step(record.key, record.value, old?.value) }
         let timestamp = max(record.timestamp, old?.timestamp ?? record.timestamp)
         try store.put(record.key, ValueAndTimestamp(new, timestamp: timestamp))
-        try downstream.forward(
-            Record(key: record.key, value: Change(newValue: new, oldValue: old?.value), timestamp: timestamp,
-                   headers: record.headers))
+        try forwarder.maybeForward(
+            record.key, Change(newValue: new, oldValue: old?.value), timestamp: timestamp, headers: record.headers)
     }
 }

@@ -10,8 +10,16 @@ public struct Materialized<K, V>: Sendable {
     public var valueSerde: Serde<V>?
     /// The byte store to use; by default the runtime's persistent store (RocksDB).
     public var storeSupplier: (any KeyValueBytesStoreSupplier)?
+    /// The byte store of a windowed table (`windowedBy` with time or sliding windows).
+    public var windowStoreSupplier: (any WindowBytesStoreSupplier)?
+    /// The byte store of a session-windowed table.
+    public var sessionStoreSupplier: (any SessionBytesStoreSupplier)?
     public var loggingEnabled = true
     public var logConfig: [String: String] = [:]
+    /// Whether updates wait in the record cache until evicted or committed (on by default).
+    public var cachingEnabled = true
+    /// How long a windowed table keeps windows, in ms (by default its window size plus grace).
+    public var retentionMs: Int64?
 
     public init(
         storeName: String? = nil, keySerde: Serde<K>? = nil, valueSerde: Serde<V>? = nil,
@@ -29,6 +37,20 @@ public struct Materialized<K, V>: Sendable {
     /// A store from this supplier (named after it).
     public static func `as`(_ supplier: any KeyValueBytesStoreSupplier) -> Materialized<K, V> {
         Materialized(storeSupplier: supplier)
+    }
+
+    /// A windowed table's store from this supplier (named after it).
+    public static func `as`(_ supplier: any WindowBytesStoreSupplier) -> Materialized<K, V> {
+        var materialized = Materialized<K, V>(storeName: supplier.name)
+        materialized.windowStoreSupplier = supplier
+        return materialized
+    }
+
+    /// A session table's store from this supplier (named after it).
+    public static func `as`(_ supplier: any SessionBytesStoreSupplier) -> Materialized<K, V> {
+        var materialized = Materialized<K, V>(storeName: supplier.name)
+        materialized.sessionStoreSupplier = supplier
+        return materialized
     }
 
     /// With serdes.
@@ -50,6 +72,44 @@ public struct Materialized<K, V>: Sendable {
         copy.loggingEnabled = false
         return copy
     }
+
+    /// A changelog with these topic configs.
+    public func withLoggingEnabled(_ config: [String: String] = [:]) -> Materialized<K, V> {
+        var copy = self
+        copy.loggingEnabled = true
+        copy.logConfig = config
+        return copy
+    }
+
+    /// Every update goes downstream (and to the changelog) at once.
+    public func withCachingDisabled() -> Materialized<K, V> {
+        var copy = self
+        copy.cachingEnabled = false
+        return copy
+    }
+
+    /// Updates of a key collapse in the record cache until it is evicted or the task commits (the default).
+    public func withCachingEnabled() -> Materialized<K, V> {
+        var copy = self
+        copy.cachingEnabled = true
+        return copy
+    }
+
+    /// Keeps windows for `retentionMs` of stream time (at least the window size plus grace).
+    public func withRetention(_ retentionMs: Int64) -> Materialized<K, V> {
+        var copy = self
+        copy.retentionMs = retentionMs
+        return copy
+    }
+
+    /// The store builder's options for this table.
+    var storeOptions: StoreOptions {
+        var options = StoreOptions()
+        options.loggingEnabled = loggingEnabled
+        options.logConfig = logConfig
+        options.cachingEnabled = cachingEnabled
+        return options
+    }
 }
 
 /// How a grouping repartitions: a name for the repartition topic, and serdes.
@@ -62,6 +122,20 @@ public struct Grouped<K, V>: Sendable {
         self.name = name
         self.keySerde = keySerde
         self.valueSerde = valueSerde
+    }
+
+    /// A windowed table's store from this supplier (named after it).
+    public static func `as`(_ supplier: any WindowBytesStoreSupplier) -> Materialized<K, V> {
+        var materialized = Materialized<K, V>(storeName: supplier.name)
+        materialized.windowStoreSupplier = supplier
+        return materialized
+    }
+
+    /// A session table's store from this supplier (named after it).
+    public static func `as`(_ supplier: any SessionBytesStoreSupplier) -> Materialized<K, V> {
+        var materialized = Materialized<K, V>(storeName: supplier.name)
+        materialized.sessionStoreSupplier = supplier
+        return materialized
     }
 
     /// With serdes.

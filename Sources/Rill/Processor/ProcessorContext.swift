@@ -29,7 +29,7 @@ public class ProcessorContextBase {
     public func schedule(
         interval: Duration, type: PunctuationType, _ punctuator: @escaping (Int64) throws -> Void
     ) -> Cancellable {
-        task.schedule(node: nodeName, intervalMs: interval.milliseconds, type: type, punctuator: punctuator)
+        task.schedule(node: nodeName, intervalMs: interval.wholeMilliseconds, type: type, punctuator: punctuator)
     }
 
     /// The store named `name`; the processor must be connected to it (`stores:` when it is added).
@@ -51,9 +51,27 @@ public class ProcessorContextBase {
     public func keyValueStore<K, V>(named name: String, keyType: K.Type = K.self, valueType: V.Type = V.self) throws
         -> any KeyValueStore<K, V>
     {
+        try typedStore(name, as: TypedKeyValueStore<K, V>.self, "a key-value store of \(K.self) to \(V.self)")
+    }
+
+    /// The window store named `name`, typed.
+    public func windowStore<K, V>(named name: String, keyType: K.Type = K.self, valueType: V.Type = V.self) throws
+        -> any WindowStore<K, V>
+    {
+        try typedStore(name, as: TypedWindowStore<K, V>.self, "a window store of \(K.self) to \(V.self)")
+    }
+
+    /// The session store named `name`, typed.
+    public func sessionStore<K, V>(named name: String, keyType: K.Type = K.self, valueType: V.Type = V.self) throws
+        -> any SessionStore<K, V>
+    {
+        try typedStore(name, as: TypedSessionStore<K, V>.self, "a session store of \(K.self) to \(V.self)")
+    }
+
+    private func typedStore<Store>(_ name: String, as type: Store.Type, _ kind: String) throws -> Store {
         let store = try getStateStore(name)
-        guard let typed = store as? TypedKeyValueStore<K, V> else {
-            throw StateStoreError(store: name, message: "it is not a key-value store of \(K.self) to \(V.self) (it is \(type(of: store)))")
+        guard let typed = store as? Store else {
+            throw StateStoreError(store: name, message: "it is not \(kind) (it is \(Swift.type(of: store)))")
         }
         return typed
     }
@@ -138,8 +156,8 @@ public struct TaskID: Hashable, Comparable, Sendable, CustomStringConvertible {
 }
 
 extension Duration {
-    /// Whole milliseconds.
-    var milliseconds: Int64 {
+    /// Whole milliseconds (sub-millisecond parts are dropped).
+    public var wholeMilliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }

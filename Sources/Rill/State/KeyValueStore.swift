@@ -67,22 +67,22 @@ public final class KeyValueIterator<K, V>: Sequence, IteratorProtocol {
 }
 
 /// A typed key-value store over a byte store and two serdes.
-final class TypedKeyValueStore<K, V>: KeyValueStore, RestorableStore {
+final class TypedKeyValueStore<K, V>: KeyValueStore, RestorableStore, CachedStore {
     typealias Key = K
     typealias Value = V
 
-    /// Where reads and writes go (with the changelog, when logging is on).
+    /// Where reads and writes go (through the cache and the changelog, when they are on).
     let inner: any BytesKeyValueStore
+    let caching: CachingBytesStore?
     /// The bytes themselves, which restore fills without logging.
     let storage: any BytesKeyValueStore
-    let keySerde: Serde<K>
-    let valueSerde: Serde<V>
+    let codec: StoreCodec<K, V>
 
-    init(inner: any BytesKeyValueStore, storage: any BytesKeyValueStore, keySerde: Serde<K>, valueSerde: Serde<V>) {
-        self.inner = inner
+    init(layers: StoreLayers, storage: any BytesKeyValueStore, codec: StoreCodec<K, V>) {
+        inner = layers.front
+        caching = layers.caching
         self.storage = storage
-        self.keySerde = keySerde
-        self.valueSerde = valueSerde
+        self.codec = codec
     }
 
     func restore(_ batch: [(key: [UInt8], value: [UInt8]?)]) throws { try storage.putAll(batch) }
@@ -92,63 +92,41 @@ final class TypedKeyValueStore<K, V>: KeyValueStore, RestorableStore {
     func flush() throws { try inner.flush() }
     func close() { inner.close() }
 
-    private func keyBytes(_ key: K) throws -> [UInt8] {
-        do {
-            guard let bytes = try keySerde.serialize(key) else {
-                throw StateStoreError(store: name, message: "a key serialized to null")
-            }
-            return bytes
-        } catch let error as StateStoreError {
-            throw error
-        } catch {
-            throw StateStoreError(store: name, message: "could not serialize key: \(error)")
-        }
-    }
+    func get(_ key: K) throws -> V? { try codec.value(inner.get(codec.keyBytes(key))) }
 
-    private func value(_ bytes: [UInt8]?) throws -> V? {
-        guard let bytes else { return nil }
-        do { return try valueSerde.deserialize(bytes) } catch {
-            throw StateStoreError(store: name, message: "could not deserialize a stored value: \(error)")
-        }
-    }
-
-    private func valueBytes(_ value: V?) throws -> [UInt8]? {
-        guard let value else { return nil }
-        do { return try valueSerde.serialize(value) } catch {
-            throw StateStoreError(store: name, message: "could not serialize value: \(error)")
-        }
-    }
-
-    func get(_ key: K) throws -> V? { try value(inner.get(keyBytes(key))) }
-
-    func put(_ key: K, _ value: V?) throws { try inner.put(keyBytes(key), valueBytes(value)) }
+    func put(_ key: K, _ value: V?) throws { try inner.put(codec.keyBytes(key), codec.valueBytes(value)) }
 
     func putIfAbsent(_ key: K, _ value: V) throws -> V? {
-        let keyBytes = try keyBytes(key)
-        if let existing = try inner.get(keyBytes) { return try self.value(existing) }
-        try inner.put(keyBytes, valueBytes(value))
+        let keyBytes = try codec.keyBytes(key)
+        if let existing = try inner.get(keyBytes) { return try codec.value(existing) }
+        try inner.put(keyBytes, codec.valueBytes(value))
         return nil
     }
 
     func putAll(_ entries: [KeyValue<K, V>]) throws {
-        try inner.putAll(entries.map { (try keyBytes($0.key), try valueBytes($0.value)) })
+        try inner.putAll(entries.map { (try codec.keyBytes($0.key), try codec.valueBytes($0.value)) })
     }
 
     @discardableResult
     func delete(_ key: K) throws -> V? {
-        let keyBytes = try keyBytes(key)
-        let old = try value(inner.get(keyBytes))
+        let keyBytes = try codec.keyBytes(key)
+        let old = try codec.value(inner.get(keyBytes))
         try inner.put(keyBytes, nil)
         return old
     }
 
     func range(from: K?, to: K?) throws -> KeyValueIterator<K, V> {
         KeyValueIterator(
-            try inner.range(from: from.map(keyBytes), to: to.map(keyBytes)), keySerde: keySerde, valueSerde: valueSerde,
-            storeName: name)
+            try inner.range(from: from.map(codec.keyBytes), to: to.map(codec.keyBytes)), keySerde: codec.keySerde,
+            valueSerde: codec.valueSerde, storeName: name)
     }
 
     func all() throws -> KeyValueIterator<K, V> { try range(from: nil, to: nil) }
 
     func approximateNumEntries() throws -> Int64 { try inner.approximateNumEntries() }
 }
+
+/// A key-value store of values with their timestamps: how DSL tables are stored.
+public typealias TimestampedKeyValueStore<K, V> = KeyValueStore<K, ValueAndTimestamp<V>>
+/// Reads of a ``TimestampedKeyValueStore``.
+public typealias ReadOnlyTimestampedKeyValueStore<K, V> = ReadOnlyKeyValueStore<K, ValueAndTimestamp<V>>

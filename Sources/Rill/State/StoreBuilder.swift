@@ -4,26 +4,111 @@ public protocol StoreBuilder: Sendable {
     var name: String { get }
     /// Whether instances keep their data on disk.
     var persistent: Bool { get }
-    /// Whether every write also goes to the changelog topic `<application.id>-<name>-changelog`,
-    /// from which the store is restored (on by default, as in Kafka Streams).
-    var loggingEnabled: Bool { get }
-    /// Topic configs for the changelog (`cleanup.policy=compact` is always set).
-    var logConfig: [String: String] { get }
+    /// Logging and caching.
+    var options: StoreOptions { get }
+    /// The changelog's topic configs: ``logConfig`` over the defaults for the store kind.
+    var changelogConfig: [String: String] { get }
     /// A new instance for one task.
     func build(_ context: StoreContext) throws -> any StateStore
 }
 
-/// What a task gives a store builder: where a persistent store keeps its files, and the changelog to write.
+extension StoreBuilder {
+    /// Whether every write also goes to the changelog topic `<application.id>-<name>-changelog`,
+    /// from which the store is restored (on by default, as in Kafka Streams).
+    public var loggingEnabled: Bool { options.loggingEnabled }
+    /// Topic configs for the changelog.
+    public var logConfig: [String: String] { options.logConfig }
+    /// Compacted: a key-value changelog keeps the latest value per key.
+    public var changelogConfig: [String: String] { options.logConfig.merging(["cleanup.policy": "compact"]) { given, _ in given } }
+}
+
+/// Changelog configs of window and session stores: compacted, and deleted a day after the
+/// store's retention (Kafka Streams' `windowstore.changelog.additional.retention.ms`).
+func segmentedChangelogConfig(_ options: StoreOptions, retentionPeriod: Int64) -> [String: String] {
+    let (retention, overflow) = retentionPeriod.addingReportingOverflow(86_400_000)
+    return options.logConfig.merging(
+        ["cleanup.policy": "compact,delete", "retention.ms": String(overflow ? Int64.max : retention)]) { given, _ in given }
+}
+
+/// How a store is wrapped: a changelog (on by default) and the thread's record cache (off by
+/// default for stores built by hand, on for DSL tables, as in Kafka Streams).
+public struct StoreOptions: Sendable {
+    public var loggingEnabled = true
+    /// Topic configs for the changelog; `cleanup.policy` defaults to `compact` (`compact,delete` with
+    /// a retention for window and session stores).
+    public var logConfig: [String: String] = [:]
+    public var cachingEnabled = false
+
+    public init() {}
+}
+
+/// A store builder whose logging and caching can be switched.
+public protocol ConfigurableStoreBuilder: StoreBuilder {
+    var options: StoreOptions { get set }
+}
+
+extension ConfigurableStoreBuilder {
+    /// No changelog: the store is not restored when its task moves or its state directory is lost.
+    public func withLoggingDisabled() -> Self {
+        var copy = self
+        copy.options.loggingEnabled = false
+        return copy
+    }
+
+    /// A changelog with these topic configs.
+    public func withLoggingEnabled(_ config: [String: String] = [:]) -> Self {
+        var copy = self
+        copy.options.loggingEnabled = true
+        copy.options.logConfig = config
+        return copy
+    }
+
+    /// Writes wait in the thread's record cache until evicted or committed; updates of a key in
+    /// between collapse into one.
+    public func withCachingEnabled() -> Self {
+        var copy = self
+        copy.options.cachingEnabled = true
+        return copy
+    }
+
+    /// Every write goes through at once.
+    public func withCachingDisabled() -> Self {
+        var copy = self
+        copy.options.cachingEnabled = false
+        return copy
+    }
+}
+
+/// What a task gives a store builder: where a persistent store keeps its files, the changelog to
+/// write, and the thread's record cache.
 public struct StoreContext {
     /// `<state.dir>/<application.id>/<task>/<store name>` (unused by in-memory stores).
     public let directory: String
     /// Where writes are logged, when logging is on.
     public let changelog: ChangeLogger?
-    /// The runtime's persistent key-value store, for DSL tables with no supplier of their own.
-    public let persistentKeyValueStore: @Sendable (String) -> any KeyValueBytesStoreSupplier
+    /// The runtime's persistent key-value store, for DSL stores with no supplier of their own.
+    public let persistentKeyValueStore: PersistentKeyValueStoreFactory
+    /// The thread's record cache (`nil` where there is none).
+    let cache: RecordCache?
+    /// The timestamp of the record being processed, for cache entries.
+    let timestamp: () -> Int64
+
+    /// Puts the changelog and the cache, as configured, in front of `storage`.
+    func layer(_ storage: any BytesKeyValueStore, _ options: StoreOptions) -> StoreLayers {
+        let logged: any BytesKeyValueStore = changelog.map { ChangeLoggingKeyValueStore(storage, log: $0) } ?? storage
+        guard options.cachingEnabled, let cache else { return StoreLayers(front: logged, caching: nil) }
+        let caching = CachingBytesStore(logged, cache: cache, timestamp: timestamp)
+        return StoreLayers(front: caching, caching: caching)
+    }
 }
 
-/// Makes the persistent key-value store a runtime uses for DSL tables (RocksDB in both runtimes).
+/// The byte stores of one typed store: where reads and writes go, and its cache, if any.
+struct StoreLayers {
+    let front: any BytesKeyValueStore
+    let caching: CachingBytesStore?
+}
+
+/// Makes the persistent key-value store a runtime uses for DSL stores (RocksDB in both runtimes).
 public typealias PersistentKeyValueStoreFactory = @Sendable (String) -> any KeyValueBytesStoreSupplier
 
 /// Builds typed key-value stores over a byte-store supplier.
@@ -32,12 +117,11 @@ public typealias PersistentKeyValueStoreFactory = @Sendable (String) -> any KeyV
 /// let counts = Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore("counts"), keySerde: .string, valueSerde: .int64)
 /// try topology.addStateStore(counts, connectedTo: ["counter"])
 /// ```
-public struct KeyValueStoreBuilder<K, V>: StoreBuilder {
+public struct KeyValueStoreBuilder<K, V>: ConfigurableStoreBuilder {
     public let supplier: any KeyValueBytesStoreSupplier
     public let keySerde: Serde<K>
     public let valueSerde: Serde<V>
-    public private(set) var loggingEnabled = true
-    public private(set) var logConfig: [String: String] = [:]
+    public var options = StoreOptions()
 
     init(supplier: any KeyValueBytesStoreSupplier, keySerde: Serde<K>, valueSerde: Serde<V>) {
         self.supplier = supplier
@@ -48,26 +132,12 @@ public struct KeyValueStoreBuilder<K, V>: StoreBuilder {
     public var name: String { supplier.name }
     public var persistent: Bool { supplier.persistent }
 
-    /// No changelog: the store is not restored when its task moves or its state directory is lost.
-    public func withLoggingDisabled() -> KeyValueStoreBuilder {
-        var copy = self
-        copy.loggingEnabled = false
-        return copy
-    }
-
-    /// A changelog with these topic configs.
-    public func withLoggingEnabled(_ config: [String: String] = [:]) -> KeyValueStoreBuilder {
-        var copy = self
-        copy.loggingEnabled = true
-        copy.logConfig = config
-        return copy
-    }
-
     public func build(_ context: StoreContext) throws -> any StateStore {
         let chosen = supplier is DefaultDSLStoreSupplier ? context.persistentKeyValueStore(name) : supplier
         let storage = try chosen.makeStore(directory: context.directory)
-        let front: any BytesKeyValueStore = context.changelog.map { ChangeLoggingKeyValueStore(storage, log: $0) } ?? storage
-        return TypedKeyValueStore(inner: front, storage: storage, keySerde: keySerde, valueSerde: valueSerde)
+        return TypedKeyValueStore(
+            layers: context.layer(storage, options), storage: storage,
+            codec: StoreCodec(store: name, keySerde: keySerde, valueSerde: valueSerde))
     }
 }
 
@@ -79,7 +149,7 @@ public enum Stores {
         InMemoryKeyValueSupplier(name: name)
     }
 
-    /// A builder of typed key-value stores, with a changelog unless ``KeyValueStoreBuilder/withLoggingDisabled()``.
+    /// A builder of typed key-value stores, with a changelog unless ``ConfigurableStoreBuilder/withLoggingDisabled()``.
     public static func keyValueStoreBuilder<K, V>(
         _ supplier: any KeyValueBytesStoreSupplier, keySerde: Serde<K>, valueSerde: Serde<V>
     ) -> KeyValueStoreBuilder<K, V> {
@@ -91,4 +161,52 @@ struct InMemoryKeyValueSupplier: KeyValueBytesStoreSupplier {
     let name: String
     var persistent: Bool { false }
     func makeStore(directory: String) throws -> any BytesKeyValueStore { InMemoryKeyValueStore(name: name) }
+}
+
+/// Serializes a typed store's keys and values, naming the store in every error.
+struct StoreCodec<K, V> {
+    let store: String
+    let keySerde: Serde<K>
+    let valueSerde: Serde<V>
+
+    func keyBytes(_ key: K) throws -> [UInt8] {
+        let bytes: [UInt8]?
+        do { bytes = try keySerde.serialize(key) } catch let error as StateStoreError { throw error } catch {
+            throw StateStoreError(store: store, message: "could not serialize key: \(error)")
+        }
+        guard let bytes else { throw StateStoreError(store: store, message: "a key serialized to null") }
+        return bytes
+    }
+
+    func key<Bytes: Collection<UInt8>>(_ bytes: Bytes) throws -> K {
+        do { return try keySerde.deserialize(Array(bytes)) } catch {
+            throw StateStoreError(store: store, message: "could not deserialize a stored key: \(error)")
+        }
+    }
+
+    func value(_ bytes: [UInt8]?) throws -> V? {
+        guard let bytes else { return nil }
+        do { return try valueSerde.deserialize(bytes) } catch {
+            throw StateStoreError(store: store, message: "could not deserialize a stored value: \(error)")
+        }
+    }
+
+    func valueBytes(_ value: V?) throws -> [UInt8]? {
+        guard let value else { return nil }
+        do { return try valueSerde.serialize(value) } catch let error as StateStoreError { throw error } catch {
+            throw StateStoreError(store: store, message: "could not serialize value: \(error)")
+        }
+    }
+}
+
+/// A typed store whose byte writes can be watched as they leave the record cache (DSL tables
+/// forward their changes from there when caching is on).
+protocol CachedStore: StateStore {
+    /// The cache in front of the store, if caching is on.
+    var caching: CachingBytesStore? { get }
+}
+
+extension CachedStore {
+    /// Flushes the cache without flushing the store underneath (before a commit's store flush).
+    func flushCache() throws { try caching?.flushCache() }
 }

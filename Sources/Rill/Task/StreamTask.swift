@@ -19,6 +19,11 @@ package final class StreamTask {
     private let persistentKeyValueStore: PersistentKeyValueStoreFactory
     /// Holds the task's state directory while the task is open, if it has persistent stores.
     private var directory: TaskDirectory?
+    /// The thread's record cache, for caching stores.
+    private let cache: RecordCache?
+    /// The task's stores in the topology's order, which is upstream first for DSL stores: flushing
+    /// a cache forwards to stores further down, flushed after it.
+    private var orderedStores: [any StateStore] = []
 
     /// Instantiates sub-topology `subtopology` of `topology` for `partition`. Its stores are opened
     /// here; persistent ones under `stateDirectory` (`<state.dir>/<application.id>/<task>`), which
@@ -26,8 +31,9 @@ package final class StreamTask {
     package init(
         topology: Topology, subtopology: Int, partition: Int32, config: StreamsConfig,
         collector: RecordCollector, wallClock: @escaping () -> Int64, logger: Logger, stateDirectory: String? = nil,
-        persistentKeyValueStore: PersistentKeyValueStoreFactory? = nil
+        persistentKeyValueStore: PersistentKeyValueStoreFactory? = nil, cache: RecordCache? = nil
     ) throws {
+        self.cache = cache
         self.persistentKeyValueStore = persistentKeyValueStore ?? { DefaultDSLStoreSupplier(name: $0) }
         let names = topology.subtopologies[subtopology]
         id = TaskID(subtopology: subtopology, partition: partition)
@@ -100,7 +106,9 @@ package final class StreamTask {
         }
         do {
             for builder in needed {
-                state.stores[builder.name] = try open(builder)
+                let store = try open(builder)
+                state.stores[builder.name] = store
+                orderedStores.append(store)
             }
         } catch {
             closeStores()
@@ -119,7 +127,8 @@ package final class StreamTask {
         }
         let context = StoreContext(
             directory: directory?.storePath(builder.name) ?? "", changelog: changelog,
-            persistentKeyValueStore: persistentKeyValueStore)
+            persistentKeyValueStore: persistentKeyValueStore, cache: cache,
+            timestamp: { [unowned(unsafe) state] in state.streamTime })
         do {
             return try builder.build(context)
         } catch where builder.persistent && builder.loggingEnabled {
@@ -159,8 +168,15 @@ package final class StreamTask {
     }
 
     /// Writes every store's buffered data through; the runtime calls it before committing offsets.
+    /// Caches are written through first, so what they forward reaches the stores flushed after them.
     package func flush() throws {
-        for store in state.stores.values { try store.flush() }
+        for store in orderedStores { try store.flush() }
+    }
+
+    /// Writes the record caches of the task's stores through (what they hold goes to the stores,
+    /// their changelogs and downstream), without flushing the stores themselves.
+    package func flushCaches() throws {
+        for case let store as any CachedStore in orderedStores { try store.flushCache() }
     }
 
     /// The task's store named `name`, for the test driver and queries.
@@ -169,6 +185,7 @@ package final class StreamTask {
     private func closeStores() {
         for store in state.stores.values { store.close() }
         state.stores = [:]
+        orderedStores = []
         directory?.unlock()
         directory = nil
     }
@@ -255,8 +272,9 @@ package final class StreamTask {
     package func close() {
         guard !closed else { return }
         closed = true
-        for node in nodes { node.close() }
+        // Caches forward what they hold while the processors are still open.
         try? flush()
+        for node in nodes { node.close() }
         closeStores()
     }
 }

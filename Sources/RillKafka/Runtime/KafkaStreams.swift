@@ -265,7 +265,7 @@ public final class KafkaStreams: @unchecked Sendable {
             let inputs = topology.sourceTopics(ofSubtopology: topology.subtopologies[subtopology])
             let topic = Topology.changelogTopic(store: builder.name, applicationID: app)
             wanted[topic] = inputs.compactMap { allCounts[$0] }.max() ?? 1
-            configs[topic] = builder.logConfig.merging(["cleanup.policy": "compact"]) { given, _ in given }
+            configs[topic] = builder.changelogConfig
         }
         let maxSource = sourceCounts.values.max() ?? 1
         for handling in [config.deserializationExceptionHandler, config.processingExceptionHandler] {

@@ -34,6 +34,8 @@ final class StreamThread: @unchecked Sendable {
     private var taskByPartition: [TopicPartition: (task: RunningTask, queue: PartitionQueue)] = [:]
     private var lastCommit = ContinuousClock.now
     private let commitInterval: Duration
+    /// The thread's share of `statestore.cache.max.bytes` (`nil` when caching is off).
+    private let cache: RecordCache?
 
     /// A task with its buffered input and consumed positions.
     final class RunningTask {
@@ -68,6 +70,8 @@ final class StreamThread: @unchecked Sendable {
         self.onStateChange = onStateChange
         self.onFailure = onFailure
         commitInterval = .milliseconds(config.commitIntervalMs)
+        let cacheBytes = config.cacheMaxBytes / max(config.numStreamThreads, 1)
+        cache = cacheBytes > 0 ? RecordCache(maxBytes: cacheBytes) : nil
         var byTopic: [String: Int] = [:]
         for (index, names) in topology.subtopologies.enumerated() {
             for topic in topology.sourceTopics(ofSubtopology: names) {
@@ -288,7 +292,7 @@ final class StreamThread: @unchecked Sendable {
                     topology: topology, subtopology: subtopology, partition: partition.partition, config: config,
                     collector: collector, wallClock: { Int64(Date().timeIntervalSince1970 * 1000) }, logger: logger,
                     stateDirectory: "\(config.stateDir)/\(config.applicationID)/\(id)",
-                    persistentKeyValueStore: { Stores.persistentKeyValueStore($0) })
+                    persistentKeyValueStore: { Stores.persistentKeyValueStore($0) }, cache: cache)
                 running = RunningTask(task: task)
                 tasks[id] = running
                 created.append(running)

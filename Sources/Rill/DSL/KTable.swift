@@ -16,6 +16,9 @@ public struct KTable<K, V> {
     /// The store holding the table, when materialized: its name is what interactive queries and
     /// the test driver use.
     public let storeName: String?
+    /// The grace period of the windows that keyed this table, for a windowed aggregation's result
+    /// (``suppress(_:named:)`` closes windows with it).
+    var windowGraceMs: Int64? = nil
 
     /// The stream of the table's updates: each new value, or `nil` when a row is deleted.
     public func toStream(named: Named? = nil) -> KStream<K, V?> {

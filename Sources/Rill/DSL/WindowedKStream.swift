@@ -79,7 +79,12 @@ public struct TimeWindowedKStream<K, V> {
         let minimumRetention = minimumRetention
         let kind = kind
         let builder = grouped.builder
-        return grouped.addAggregation(
+        let grace: Int64
+        switch kind {
+        case .time(let windows): grace = windows.graceMs
+        case .sliding(let windows): grace = windows.graceMs
+        }
+        var table = grouped.addAggregation(
             named: named, storeName: materialized.storeName, keySerde: keySerde.map { .timeWindowed($0, windowSize: windowSize) },
             valueSerde: materialized.valueSerde,
             store: { storeName in
@@ -109,6 +114,8 @@ public struct TimeWindowedKStream<K, V> {
                         initializer: initializer, step: step)
                 }
             })
+        table.windowGraceMs = grace
+        return table
     }
 }
 
@@ -165,7 +172,7 @@ public struct SessionWindowedKStream<K, V> {
         let minimumRetention = windows.inactivityGapMs + windows.graceMs
         let retention = materialized.retentionMs ?? minimumRetention
         let builder = grouped.builder
-        return grouped.addAggregation(
+        var table = grouped.addAggregation(
             named: named, storeName: materialized.storeName, keySerde: keySerde.map { .sessionWindowed($0) },
             valueSerde: materialized.valueSerde,
             store: { storeName in
@@ -189,6 +196,9 @@ public struct SessionWindowedKStream<K, V> {
                     name: processorName, context: context, storeName: storeName, windows: windows,
                     initializer: initializer, step: step, merger: merger)
             })
+        // A session closes once stream time passes its end by the gap plus the grace.
+        table.windowGraceMs = windows.inactivityGapMs + windows.graceMs
+        return table
     }
 }
 
@@ -397,7 +407,8 @@ final class SessionWindowAggregateNode<K, V, VA>: TableNode<K, V, Windowed<K>, V
     override func process(_ record: Record<K, V>) throws {
         guard !skipsNull(record) else { return }
         let timestamp = record.timestamp
-        let closeTime = task.streamTime - windows.graceMs
+        // As Kafka Streams: a session can still grow until stream time passes its end by gap + grace.
+        let closeTime = task.streamTime - windows.graceMs - windows.inactivityGapMs
         let own = Window(start: timestamp, end: timestamp)
         var merged = own
         var aggregate = try userCode(self) { try initializer() }

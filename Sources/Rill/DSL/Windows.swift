@@ -79,7 +79,7 @@ public struct SlidingWindows: Sendable, Equatable {
 
 /// Sessions of activity separated by gaps of inactivity, as Kafka Streams' `SessionWindows`: a
 /// record within `gap` of a session joins it, and a record that bridges two sessions merges them.
-/// A session `[first, last]` closes once stream time passes its end plus the grace period.
+/// A session `[first, last]` closes once stream time passes its end plus the gap plus the grace period.
 public struct SessionWindows: Sendable, Equatable {
     public let inactivityGapMs: Int64
     public let graceMs: Int64

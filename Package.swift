@@ -56,6 +56,10 @@ let package = Package(
         .testTarget(name: "RillTests", dependencies: ["Rill", "RillTestDriver"]),
         .testTarget(name: "RillTestDriverTests", dependencies: ["Rill", "RillTestDriver"]),
         .testTarget(name: "RillRocksDBTests", dependencies: ["Rill", "RillRocksDB", "RillTestDriver"]),
+        // A worker process the runtime tests start, kill and restart.
+        .executableTarget(
+            name: "WindowedCountWorker", dependencies: ["Rill", "RillKafka", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/WindowedCountWorker"),
         .testTarget(name: "RillKafkaTests", dependencies: ["Rill", "RillKafka", "RillRocksDB", "CRdKafka"]),
     ],
     swiftLanguageModes: [.v6]

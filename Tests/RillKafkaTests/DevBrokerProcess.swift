@@ -40,14 +40,17 @@ final class DevBrokerProcess {
     deinit { stop() }
 
     /// The `rill` executable next to the test bundle (`swift build --build-tests` builds it).
-    static func rillBinary() throws -> URL {
+    static func rillBinary() throws -> URL { try builtExecutable("rill") }
+
+    /// An executable of this package, built next to the test bundle.
+    static func builtExecutable(_ name: String) throws -> URL {
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for _ in 0..<3 {
-            let candidate = directory.appendingPathComponent("rill")
+            let candidate = directory.appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
             directory = directory.deletingLastPathComponent()
         }
-        throw TestSetupError("the rill executable is not built next to the tests (run `swift build` first)")
+        throw TestSetupError("the \(name) executable is not built next to the tests (run `swift build --build-tests` first)")
     }
 }
 

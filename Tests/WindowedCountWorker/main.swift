@@ -1,0 +1,55 @@
+// A worker process for the runtime's crash and restore tests: counts "clicks" per key in 1-minute
+// windows on RocksDB and writes the counts to "window-counts", until SIGTERM (a clean close) or
+// SIGKILL. Usage: WindowedCountWorker <bootstrap servers> <state dir> <application id>
+import Dispatch
+import Foundation
+import Logging
+import Rill
+import RillKafka
+
+let arguments = CommandLine.arguments
+guard arguments.count == 4 else {
+    FileHandle.standardError.write(Data("usage: WindowedCountWorker <bootstrap servers> <state dir> <application id>\n".utf8))
+    exit(2)
+}
+LoggingSystem.bootstrap { label in
+    var handler = StreamLogHandler.standardError(label: label)
+    handler.logLevel = .warning
+    return handler
+}
+
+let builder = StreamsBuilder()
+builder.stream("clicks", Consumed(.string, .string))
+    .groupByKey()
+    .windowedBy(try TimeWindows.ofSizeAndGrace(.seconds(60), grace: .seconds(3_600)))
+    .count(materialized: .as("click-counts"))
+    .toStream()
+    .to("window-counts", Produced(.timeWindowed(.string, windowSize: 60_000), Serde<Int64>.int64.optional))
+
+var config = StreamsConfig(applicationID: arguments[3], bootstrapServers: arguments[1])
+config.stateDir = arguments[2]
+config.commitIntervalMs = 200
+// A killed worker's successor should not wait long for the group to notice.
+config["consumer.session.timeout.ms"] = "6000"
+config["consumer.heartbeat.interval.ms"] = "500"
+let streams = try KafkaStreams(try builder.build(), config: config)
+/// Blocks until SIGTERM.
+nonisolated func waitForSIGTERM() {
+    signal(SIGTERM, SIG_IGN)
+    let stopped = DispatchSemaphore(value: 0)
+    let source = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
+    source.setEventHandler { stopped.signal() }
+    source.resume()
+    stopped.wait()
+    withExtendedLifetime(source) {}
+}
+
+do {
+    try streams.start()
+} catch {
+    FileHandle.standardError.write(Data("\(error)\n".utf8))
+    exit(1)
+}
+waitForSIGTERM()
+streams.close()
+exit(streams.state == .error ? 1 : 0)

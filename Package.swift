@@ -50,7 +50,10 @@ let package = Package(
         .target(name: "MallocCounter", path: "Benchmarks/MallocCounter"),
         .executableTarget(
             name: "RillBenchmarks",
-            dependencies: ["Rill", "RillKafka", "CRdKafka", "MallocCounter", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Rill", "RillKafka", "RillRocksDB", "RillTestDriver", "CRdKafka", "CRocksDB", "MallocCounter",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/RillBenchmarks"),
 
         .testTarget(name: "RillTests", dependencies: ["Rill", "RillTestDriver"]),

@@ -19,7 +19,10 @@ if arguments.contains("--profile-rill") {
 }
 print("Rill benchmarks: \(count) records per scenario, \(ProcessInfo.processInfo.activeProcessorCount) cores")
 try InProcessChain.run(count: count, report: &report)
-if !arguments.contains("--in-process-only") {
+if arguments.contains("--state-only") {
+    try StateBenchmarks.run(count: count, report: &report)
+} else if !arguments.contains("--in-process-only") {
     try BrokerBenchmarks.run(count: count, rounds: quick ? 1 : 3, report: &report)
+    try StateBenchmarks.run(count: count, report: &report)
 }
 print(report.summary())

@@ -216,50 +216,85 @@ final class StreamThread: @unchecked Sendable {
 
     // MARK: - Restore and checkpoints
 
-    /// Fills `task`'s logged stores from their changelogs, from the checkpoint (or the beginning) to the
-    /// end, before the task processes anything.
-    private func restore(_ task: StreamTask) throws {
-        for changelog in task.changelogPartitions {
-            let partition = TopicPartition(topic: changelog.topic, partition: changelog.partition)
-            let (low, high) = try restoreConsumer.watermarks(partition, timeoutMs: 30_000)
-            let start = max(task.restoreStartOffset(changelog) ?? low, low)
-            guard start < high else { continue }
-            let total = high - start
-            logger.info("Restoring state store '\(changelog.store)' of task \(task.id) from \(partition): \(total) records")
-            restoreListener?.onRestoreStart(partition, store: changelog.store, startOffset: start, endOffset: high)
-            try restoreConsumer.assign([partition: start])
-            let began = ContinuousClock.now
-            var position = start
-            var restored: Int64 = 0
-            var lastProgress = ContinuousClock.now
-            while position < high {
-                let batch = try restoreConsumer.poll(max: 10_000, timeoutMs: 200).filter {
-                    $0.topic == partition.topic && $0.partition == partition.partition && $0.offset < high
+    /// A changelog partition being restored.
+    private struct Restoring {
+        let task: StreamTask
+        let changelog: ChangelogPartition
+        let end: Int64
+        var position: Int64
+        var restored: Int64 = 0
+    }
+
+    /// Fills the logged stores of `tasks` from their changelogs, from each checkpoint (or the
+    /// beginning) to the end, before the tasks process anything. Every changelog partition is read at
+    /// once, through one assignment of the restore consumer.
+    private func restore(_ tasks: [StreamTask]) throws {
+        var pending: [TopicPartition: Restoring] = [:]
+        var total: Int64 = 0
+        for task in tasks {
+            for changelog in task.changelogPartitions {
+                let partition = TopicPartition(topic: changelog.topic, partition: changelog.partition)
+                let (low, high) = try restoreConsumer.watermarks(partition, timeoutMs: 30_000)
+                let start = max(task.restoreStartOffset(changelog) ?? low, low)
+                guard start < high else { continue }
+                logger.info("Restoring state store '\(changelog.store)' of task \(task.id) from \(partition): \(high - start) records")
+                restoreListener?.onRestoreStart(partition, store: changelog.store, startOffset: start, endOffset: high)
+                pending[partition] = Restoring(task: task, changelog: changelog, end: high, position: start)
+                total += high - start
+            }
+        }
+        guard !pending.isEmpty else { return }
+        try restoreConsumer.assign(pending.mapValues(\.position))
+        defer { try? restoreConsumer.assign([:]) }
+        let began = ContinuousClock.now
+        var lastProgress = ContinuousClock.now
+        var lastLog = ContinuousClock.now
+        var done: Int64 = 0
+        while !pending.isEmpty {
+            let batch = try restoreConsumer.poll(max: 10_000, timeoutMs: 200)
+            if batch.isEmpty {
+                if ContinuousClock.now - lastProgress > .seconds(60), let stalled = pending.first {
+                    throw StateStoreError(
+                        store: stalled.value.changelog.store,
+                        message: "restore from \(stalled.key) stalled at offset \(stalled.value.position) of \(stalled.value.end)")
                 }
-                guard let last = batch.last else {
-                    if ContinuousClock.now - lastProgress > .seconds(60) {
-                        throw StateStoreError(
-                            store: changelog.store,
-                            message: "restore from \(partition) stalled at offset \(position) of \(high)")
-                    }
-                    continue
-                }
-                try task.restore(changelog, batch)
-                restored += Int64(batch.count)
-                position = last.offset + 1
-                lastProgress = .now
-                restoreListener?.onBatchRestored(partition, store: changelog.store, batchEndOffset: position, restored: Int64(batch.count))
-                if ContinuousClock.now - began > .seconds(5) {
-                    logger.info("Restoring '\(changelog.store)' of task \(task.id): \(restored) / \(total) records")
+                continue
+            }
+            lastProgress = .now
+            var byPartition: [TopicPartition: [RawRecord]] = [:]
+            for record in batch {
+                byPartition[TopicPartition(topic: record.topic, partition: record.partition), default: []].append(record)
+            }
+            for (partition, records) in byPartition {
+                guard var entry = pending[partition] else { continue }
+                let within = records.filter { $0.offset >= entry.position && $0.offset < entry.end }
+                guard let last = within.last else { continue }
+                try entry.task.restore(entry.changelog, within)
+                entry.restored += Int64(within.count)
+                done += Int64(within.count)
+                entry.position = last.offset + 1
+                restoreListener?.onBatchRestored(
+                    partition, store: entry.changelog.store, batchEndOffset: entry.position, restored: Int64(within.count))
+                if entry.position >= entry.end {
+                    pending[partition] = nil
+                    logger.debug("Restored state store '\(entry.changelog.store)' of task \(entry.task.id) from \(partition): \(entry.restored) records")
+                    restoreListener?.onRestoreEnd(partition, store: entry.changelog.store, restored: entry.restored)
+                } else {
+                    pending[partition] = entry
                 }
             }
-            let seconds = max(Double((ContinuousClock.now - began).components.attoseconds) / 1e18
-                + Double((ContinuousClock.now - began).components.seconds), 1e-6)
-            logger.info(
-                "Restored state store '\(changelog.store)' of task \(task.id): \(restored) records in \(String(format: "%.2f", seconds)) s (\(Int(Double(restored) / seconds)) records/s)")
-            restoreListener?.onRestoreEnd(partition, store: changelog.store, restored: restored)
+            if ContinuousClock.now - lastLog > .seconds(5) {
+                lastLog = .now
+                logger.info("Restoring: \(done) / \(total) records, \(Int(Double(done) / Self.seconds(since: began))) records/s")
+            }
         }
-        if !task.changelogPartitions.isEmpty { try restoreConsumer.assign([:]) }
+        logger.info(
+            "Restored \(done) records in \(String(format: "%.2f", Self.seconds(since: began))) s (\(Int(Double(done) / Self.seconds(since: began))) records/s)")
+    }
+
+    private static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = (ContinuousClock.now - start).components
+        return max(Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18, 1e-6)
     }
 
     /// After a commit: records, per task, the changelog offsets its persistent stores are flushed up to.
@@ -307,10 +342,8 @@ final class StreamThread: @unchecked Sendable {
                 }
             }
         }
-        for running in created {
-            try restore(running.task)
-            try running.task.initialize()
-        }
+        try restore(created.map(\.task))
+        for running in created { try running.task.initialize() }
         logger.info("Assigned \(partitions.count) partitions; running tasks \(tasks.keys.sorted().map(\.description))")
         setState(.running)
     }

@@ -13,6 +13,10 @@ let arguments = CommandLine.arguments.dropFirst()
 let quick = arguments.contains("--quick")
 let count = quick ? 100_000 : 1_000_000
 
+if arguments.contains("--profile-windowed") {
+    try StateBenchmarks.windowedCount(count: count, report: &report)
+    exit(0)
+}
 if arguments.contains("--profile-rill") {
     try BrokerBenchmarks.profileRill(count: count)
     exit(0)

@@ -36,7 +36,7 @@ final class CachingBytesStore: BytesKeyValueStore {
     let inner: any BytesKeyValueStore
     private unowned let cache: RecordCache
     private let timestamp: () -> Int64
-    private var entries: [[UInt8]: Entry] = [:]
+    private var entries: [CacheKey: Entry] = [:]
     /// Keys in least-recently-written order, with the generation they were written at; positions
     /// before `head` are consumed, and stale positions are skipped.
     private var order: [(key: [UInt8], generation: Int)] = []
@@ -59,7 +59,7 @@ final class CachingBytesStore: BytesKeyValueStore {
     private static func size(_ key: [UInt8], _ value: [UInt8]?) -> Int { key.count + (value?.count ?? 0) + 64 }
 
     func get(_ key: [UInt8]) throws -> [UInt8]? {
-        if let entry = entries[key] { return entry.value }
+        if let entry = entries[CacheKey(key)] { return entry.value }
         return try inner.get(key)
     }
 
@@ -68,7 +68,7 @@ final class CachingBytesStore: BytesKeyValueStore {
         nextGeneration += 1
         let entry = Entry(value: value, dirty: true, timestamp: timestamp(), generation: generation)
         var delta = Self.size(key, value)
-        if let old = entries.updateValue(entry, forKey: key) { delta -= Self.size(key, old.value) }
+        if let old = entries.updateValue(entry, forKey: CacheKey(key)) { delta -= Self.size(key, old.value) }
         bytes += delta
         cache.resize(by: delta)
         order.append((key, generation))
@@ -84,9 +84,9 @@ final class CachingBytesStore: BytesKeyValueStore {
         while head < order.count {
             let (key, generation) = order[head]
             head += 1
-            guard let entry = entries[key], entry.generation == generation else { continue }
+            guard let entry = entries[CacheKey(key)], entry.generation == generation else { continue }
             if entry.dirty { try writeThrough(key, entry) }
-            entries[key] = nil
+            entries[CacheKey(key)] = nil
             let size = Self.size(key, entry.value)
             bytes -= size
             cache.resize(by: -size)
@@ -115,13 +115,13 @@ final class CachingBytesStore: BytesKeyValueStore {
         while position < order.count {
             let (key, generation) = order[position]
             position += 1
-            guard var entry = entries[key], entry.generation == generation, entry.dirty else { continue }
+            guard var entry = entries[CacheKey(key)], entry.generation == generation, entry.dirty else { continue }
             try writeThrough(key, entry)
             entry.dirty = false
-            entries[key] = entry
+            entries[CacheKey(key)] = entry
         }
         // Only the latest position of each key is live; drop the rest.
-        order = order[head...].filter { entries[$0.key]?.generation == $0.generation }
+        order = order[head...].filter { entries[CacheKey($0.key)]?.generation == $0.generation }
         head = 0
     }
 
@@ -129,7 +129,8 @@ final class CachingBytesStore: BytesKeyValueStore {
         var merged: [[UInt8]: [UInt8]] = [:]
         let stored = try inner.range(from: from, to: to)
         while let entry = try stored.next() { merged[entry.key] = entry.value }
-        for (key, entry) in entries {
+        for (cacheKey, entry) in entries {
+            let key = cacheKey.bytes
             if let from, key.lexicographicallyPrecedes(from) { continue }
             if let to, to.lexicographicallyPrecedes(key) { continue }
             merged[key] = entry.value
@@ -151,4 +152,18 @@ final class CachingBytesStore: BytesKeyValueStore {
         entries = [:]
         inner.close()
     }
+}
+
+/// Key bytes hashed in one pass (an array of bytes hashes byte by byte).
+struct CacheKey: Hashable {
+    let bytes: [UInt8]
+
+    @inline(__always)
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    static func == (a: CacheKey, b: CacheKey) -> Bool { a.bytes == b.bytes }
 }

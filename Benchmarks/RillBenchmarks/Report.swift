@@ -20,6 +20,16 @@ struct Report {
         fflush(nil)
     }
 
+    /// A memory figure against a ceiling (rate = MiB used, baseline = the ceiling).
+    mutating func addMemory(scenario: String, mebibytes: Double, goal: Double, notes: String) {
+        memoryRows.append((scenario, mebibytes, goal, notes))
+        print(String(format: "%-48@  %8.0f MiB   goal <= %.0f MiB %@\n    %@", scenario as NSString, mebibytes, goal,
+                     (mebibytes <= goal ? "met" : "NOT MET") as NSString, notes as NSString))
+        fflush(nil)
+    }
+
+    private(set) var memoryRows: [(scenario: String, mebibytes: Double, goal: Double, notes: String)] = []
+
     static func format(_ row: Row) -> String {
         let ratio = row.rate / row.baselineRate
         var line = String(
@@ -37,6 +47,9 @@ struct Report {
             text += String(
                 format: "| %@ | %.0f | %@ | %.0f | %.2f | %@ |\n", row.scenario as NSString, row.rate,
                 row.baseline as NSString, row.baselineRate, row.rate / row.baselineRate, goal as NSString)
+        }
+        for row in memoryRows {
+            text += String(format: "| %@ | %.0f MiB | | | | ≤ %.0f MiB |\n", row.scenario as NSString, row.mebibytes, row.goal)
         }
         return text
     }

@@ -13,6 +13,15 @@ let arguments = CommandLine.arguments.dropFirst()
 let quick = arguments.contains("--quick")
 let count = quick ? 100_000 : 1_000_000
 
+if let index = arguments.firstIndex(of: "--rss-child") {
+    try MemoryBenchmark.child(servers: arguments[index + 1], count: Int(arguments[index + 2])!)
+    exit(0)
+}
+if arguments.contains("--memory-only") {
+    try MemoryBenchmark.run(count: quick ? 500_000 : 5_000_000, report: &report)
+    print(report.summary())
+    exit(0)
+}
 if arguments.contains("--profile-windowed") {
     try StateBenchmarks.windowedCount(count: count, report: &report)
     exit(0)
@@ -25,8 +34,10 @@ print("Rill benchmarks: \(count) records per scenario, \(ProcessInfo.processInfo
 try InProcessChain.run(count: count, report: &report)
 if arguments.contains("--state-only") {
     try StateBenchmarks.run(count: count, report: &report)
+    try MemoryBenchmark.run(count: quick ? 500_000 : 5_000_000, report: &report)
 } else if !arguments.contains("--in-process-only") {
     try BrokerBenchmarks.run(count: count, rounds: quick ? 1 : 3, report: &report)
     try StateBenchmarks.run(count: count, report: &report)
+    try MemoryBenchmark.run(count: quick ? 500_000 : 5_000_000, report: &report)
 }
 print(report.summary())

@@ -17,7 +17,7 @@ public final class RocksDBKeyValueStore: BytesKeyValueStore {
     public init(name: String, path: String, environment: RocksDBEnvironment = .shared) throws {
         self.name = name
         self.path = path
-        options = environment.makeOptions()
+        options = environment.makeOptions(storeName: name)
         guard let writeOptions = rocksdb_writeoptions_create(), let readOptions = rocksdb_readoptions_create() else {
             preconditionFailure("RocksDB option allocation failed")
         }

@@ -165,6 +165,20 @@ final class RocksDBKeyValueStoreTests: InMemoryKeyValueStoreTests {
         XCTAssertFalse(FileManager.default.fileExists(atPath: driver.stateDirectory))
     }
 
+    func testTheConfigSetterSeesEveryStoreItOpens() throws {
+        final class Seen: @unchecked Sendable {
+            let lock = NSLock()
+            var names: [String] = []
+        }
+        let seen = Seen()
+        let environment = RocksDBEnvironment(blockCacheBytes: 8 << 20, writeBufferBytes: 1 << 20) { name, _ in
+            seen.lock.withLock { seen.names.append(name) }
+        }
+        let store = try RocksDBKeyValueStore(name: "configured", path: directory + "/configured", environment: environment)
+        store.close()
+        XCTAssertEqual(seen.lock.withLock { seen.names }, ["configured"])
+    }
+
     func testUnopenablePathIsAnErrorNamingTheStore() {
         XCTAssertThrowsError(try RocksDBKeyValueStore(name: "nowhere", path: "/proc/rill-cannot-write-here/db")) { error in
             XCTAssertTrue("\(error)".contains("'nowhere'"), "\(error)")

@@ -99,3 +99,40 @@ final class TableTests: XCTestCase {
         XCTAssertEqual(try totals.get("b")?.value, 1)
     }
 }
+
+/// cogroup: several streams into one aggregate.
+final class CogroupTests: XCTestCase {
+    func testCogroupedStreamsAggregateIntoOneStoreEachWithItsAggregator() throws {
+        let builder = StreamsBuilder()
+        let clicks = builder.stream("clicks", Consumed(.string, .string)).groupByKey()
+        let purchases = builder.stream("purchases", Consumed(.string, .int64)).groupByKey()
+        let refunds = builder.stream("refunds", Consumed(.string, .int64))
+            .selectKey { _, _ in "shared" }
+            .groupByKey(Grouped(keySerde: .string, valueSerde: .int64))
+        clicks.cogroup { (_, _, score: Int64) in score + 1 }
+            .cogroup(purchases) { _, amount, score in score + 10 * amount }
+            .cogroup(refunds) { _, amount, score in score - amount }
+            .aggregate(materialized: Materialized<String, Int64>.as("scores").withSerdes(.string, .int64), initializer: { 0 })
+            .toStream()
+            .to("score-updates", Produced(.string, Serde<Int64>.int64.optional))
+        let topology = try builder.build()
+        let description = "\(topology.describe())"
+        XCTAssertTrue(description.contains("COGROUPKSTREAM-MERGE-"), description)
+        XCTAssertTrue(description.contains("scores-repartition"), description)
+        let driver = try TopologyTestDriver(topology, config: StreamsConfig(applicationID: "cogroup"))
+        defer { driver.close() }
+        var clickInput = try driver.createInputTopic("clicks", keySerde: .string, valueSerde: .string)
+        var purchaseInput = try driver.createInputTopic("purchases", keySerde: .string, valueSerde: .int64)
+        var refundInput = try driver.createInputTopic("refunds", keySerde: .string, valueSerde: .int64)
+        try clickInput.pipeInput(key: "shared", value: "home", timestamp: 0)
+        try purchaseInput.pipeInput(key: "shared", value: 3, timestamp: 1)
+        try clickInput.pipeInput(key: "other", value: "home", timestamp: 2)
+        try refundInput.pipeInput(key: "ignored", value: 5, timestamp: 3)
+        let updates = try driver.createOutputTopic("score-updates", keySerde: .string, valueSerde: Serde<Int64>.int64.optional)
+        XCTAssertEqual(try updates.readKeyValuesToList(), [
+            KeyValue("shared", 1), KeyValue("shared", 31), KeyValue("other", 1), KeyValue("shared", 26),
+        ])
+        let scores: any TimestampedKeyValueStore<String, Int64> = try driver.timestampedKeyValueStore(named: "scores")
+        XCTAssertEqual(try scores.get("shared")?.value, 26)
+    }
+}

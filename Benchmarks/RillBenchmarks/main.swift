@@ -22,6 +22,10 @@ if arguments.contains("--memory-only") {
     print(report.summary())
     exit(0)
 }
+if arguments.contains("--store-only") {
+    try StateBenchmarks.storeAPI(count: count, report: &report)
+    exit(0)
+}
 if arguments.contains("--profile-windowed") {
     try StateBenchmarks.windowedCount(count: count, report: &report)
     exit(0)

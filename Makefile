@@ -3,12 +3,14 @@
 
 export PATH := $(PATH):/opt/swift/usr/bin
 SWIFT ?= swift
-APT_PACKAGES := librdkafka-dev librocksdb-dev pkg-config
+# g++ brings the C++ standard headers the RocksDB memory shim (Sources/CRocksDBMemory) compiles against.
+APT_PACKAGES := librdkafka-dev librocksdb-dev pkg-config g++
 
 .PHONY: deps build test demo bench describe clean
 
 deps:
-	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists rdkafka rocksdb; then \
+	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists rdkafka rocksdb \
+		|| [ -z "$$(find /usr/include/c++ -maxdepth 2 -name memory -print -quit 2>/dev/null)" ]; then \
 		echo "Installing $(APT_PACKAGES)"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \

@@ -23,13 +23,15 @@ let package = Package(
         .systemLibrary(
             name: "CRocksDB", path: "Sources/CRocksDB", pkgConfig: "rocksdb",
             providers: [.apt(["librocksdb-dev"])]),
+        // RocksDB's write-buffer manager, which its C API does not expose.
+        .target(name: "CRocksDBMemory", dependencies: ["CRocksDB"], path: "Sources/CRocksDBMemory"),
 
         // What users import: DSL, topology, Processor API, serdes. Pure Swift.
         .target(
             name: "Rill",
             dependencies: [.product(name: "Logging", package: "swift-log")]),
         // Persistent state stores on RocksDB.
-        .target(name: "RillRocksDB", dependencies: ["Rill", "CRocksDB"]),
+        .target(name: "RillRocksDB", dependencies: ["Rill", "CRocksDB", "CRocksDBMemory"]),
         // The runtime on Kafka, through librdkafka.
         .target(
             name: "RillKafka",
@@ -65,5 +67,6 @@ let package = Package(
             path: "Tests/WindowedCountWorker"),
         .testTarget(name: "RillKafkaTests", dependencies: ["Rill", "RillKafka", "RillRocksDB", "CRdKafka"]),
     ],
-    swiftLanguageModes: [.v6]
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
 )

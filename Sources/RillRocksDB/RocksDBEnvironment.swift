@@ -1,37 +1,50 @@
 import CRocksDB
+import CRocksDBMemory
 import Synchronization
 
 /// Changes the RocksDB options of one store, given its name and its `rocksdb_options_t *` (call
 /// `rocksdb_options_set_…` from `CRocksDB` on it), as Kafka Streams' `RocksDBConfigSetter`.
 ///
 /// ```swift
-/// let environment = RocksDBEnvironment(blockCacheBytes: 64 << 20, writeBufferBytes: 4 << 20) { store, options in
+/// let environment = RocksDBEnvironment(totalMemoryBytes: 128 << 20) { store, options in
 ///     if store.hasPrefix("audit") { rocksdb_options_set_compression(options, Int32(rocksdb_zstd_compression)) }
 /// }
 /// ```
 public typealias RocksDBConfigSetter = @Sendable (_ storeName: String, _ options: OpaquePointer) -> Void
 
-/// What all RocksDB stores of a process share: one LRU block cache, so memory does not grow with
-/// the number of stores, plus the per-store memtable settings.
+/// What all RocksDB stores of a process share, so that memory is bounded by one figure and does
+/// not grow with the number of stores or keys: one LRU cache of `totalMemoryBytes` holding both
+/// the data blocks read and, through RocksDB's write-buffer manager, every store's memtables
+/// (at most `memtableBytes` together; when they reach it, RocksDB flushes the largest).
 public final class RocksDBEnvironment: @unchecked Sendable {
-    /// Block cache capacity shared by every store of the process.
-    public let blockCacheBytes: Int
-    /// Memtable size of each store (RocksDB `write_buffer_size`); at most two per store.
+    /// The memory all stores of the process share: block cache and memtables together.
+    public let totalMemoryBytes: Int
+    /// The share of ``totalMemoryBytes`` that memtables (unflushed writes) may take.
+    public let memtableBytes: Int
+    /// The largest memtable of one store (RocksDB `write_buffer_size`).
     public let writeBufferBytes: Int
     let cache: OpaquePointer
+    private let writeBufferManager: OpaquePointer
     /// Adjusts each store's options after the defaults are set (Kafka Streams' `RocksDBConfigSetter`).
     public let configSetter: RocksDBConfigSetter?
 
-    /// The environment stores use unless given another: a 192 MiB block cache and 16 MiB memtables
-    /// (two at most per store).
-    public static let shared = RocksDBEnvironment(blockCacheBytes: 192 << 20, writeBufferBytes: 16 << 20)
+    /// The environment stores use unless given another: 256 MiB in all, a quarter of it for memtables.
+    public static let shared = RocksDBEnvironment()
 
-    public init(blockCacheBytes: Int, writeBufferBytes: Int, configSetter: RocksDBConfigSetter? = nil) {
-        self.blockCacheBytes = blockCacheBytes
-        self.writeBufferBytes = writeBufferBytes
+    public init(
+        totalMemoryBytes: Int = 256 << 20, memtableBytes: Int? = nil, writeBufferBytes: Int = 16 << 20,
+        configSetter: RocksDBConfigSetter? = nil
+    ) {
+        self.totalMemoryBytes = totalMemoryBytes
+        self.memtableBytes = memtableBytes ?? totalMemoryBytes / 4
+        self.writeBufferBytes = min(writeBufferBytes, max(self.memtableBytes / 2, 1 << 20))
         self.configSetter = configSetter
-        cache = rocksdb_cache_create_lru(blockCacheBytes)
+        cache = rocksdb_cache_create_lru(totalMemoryBytes)!
+        writeBufferManager = rill_write_buffer_manager_create(self.memtableBytes, cache)!
     }
+
+    /// Bytes the memtables of every store use now.
+    public var memtableUsage: Int { Int(rill_write_buffer_manager_memory_usage(writeBufferManager)) }
 
     /// Options for the store (or segment) `storeName`: created if missing, the shared cache,
     /// bounded memtables, then whatever the config setter changes.
@@ -41,6 +54,7 @@ public final class RocksDBEnvironment: @unchecked Sendable {
         rocksdb_options_set_create_if_missing(options, 1)
         rocksdb_options_set_write_buffer_size(options, writeBufferBytes)
         rocksdb_options_set_max_write_buffer_number(options, 2)
+        rill_options_set_write_buffer_manager(options, writeBufferManager)
         rocksdb_options_set_compression(options, Int32(rocksdb_lz4_compression))
         let table = rocksdb_block_based_options_create()
         rocksdb_block_based_options_set_block_cache(table, cache)
@@ -51,5 +65,8 @@ public final class RocksDBEnvironment: @unchecked Sendable {
         return options
     }
 
-    deinit { rocksdb_cache_destroy(cache) }
+    deinit {
+        rill_write_buffer_manager_destroy(writeBufferManager)
+        rocksdb_cache_destroy(cache)
+    }
 }

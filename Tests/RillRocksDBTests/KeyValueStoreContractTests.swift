@@ -171,10 +171,12 @@ final class RocksDBKeyValueStoreTests: InMemoryKeyValueStoreTests {
             var names: [String] = []
         }
         let seen = Seen()
-        let environment = RocksDBEnvironment(blockCacheBytes: 8 << 20, writeBufferBytes: 1 << 20) { name, _ in
+        let environment = RocksDBEnvironment(totalMemoryBytes: 8 << 20) { name, _ in
             seen.lock.withLock { seen.names.append(name) }
         }
         let store = try RocksDBKeyValueStore(name: "configured", path: directory + "/configured", environment: environment)
+        try store.put(Array("k".utf8), [UInt8](repeating: 1, count: 10_000))
+        XCTAssertGreaterThan(environment.memtableUsage, 0, "memtables are counted by the shared write-buffer manager")
         store.close()
         XCTAssertEqual(seen.lock.withLock { seen.names }, ["configured"])
     }

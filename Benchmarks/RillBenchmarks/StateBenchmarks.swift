@@ -180,7 +180,7 @@ enum StateBenchmarks {
         let builder = StreamsBuilder()
         builder.addStateStore(
             Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore("restored"), keySerde: .bytes, valueSerde: .bytes))
-        builder.stream("restore-in", Consumed(.bytes, .bytes)).process(named: "holder", stores: ["restored"]) { IdleBytesProcessor() }
+        _ = builder.stream("restore-in", Consumed(.bytes, .bytes)).process(named: "holder", stores: ["restored"]) { IdleBytesProcessor() }
         var config = StreamsConfig(applicationID: "bench-restore", bootstrapServers: servers)
         config.stateDir = stateDir
         config["consumer.session.timeout.ms"] = "6000"

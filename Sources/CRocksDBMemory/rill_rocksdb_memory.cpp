@@ -3,6 +3,7 @@
 #include <memory>
 #include <rocksdb/cache.h>
 #include <rocksdb/options.h>
+#include <rocksdb/version.h>
 #include <rocksdb/write_buffer_manager.h>
 
 // RocksDB's C API defines its handles in c.cc as structs holding the C++ objects; these are the
@@ -13,6 +14,13 @@ struct rocksdb_options_t {
 struct rocksdb_cache_t {
     std::shared_ptr<rocksdb::Cache> rep;
 };
+
+// A header that does not match the library would corrupt memory: fail the build instead. These are
+// the sizes librocksdb 7.8.3 allocates for the two handles (x86_64, libstdc++).
+#if defined(__x86_64__) && defined(__GLIBCXX__) && ROCKSDB_MAJOR == 7
+static_assert(sizeof(rocksdb_options_t) == 0x590, "rocksdb::Options differs from librocksdb 7.8's layout");
+static_assert(sizeof(rocksdb_cache_t) == 0x10, "rocksdb_cache_t differs from librocksdb 7.8's layout");
+#endif
 
 struct rill_write_buffer_manager_t {
     std::shared_ptr<rocksdb::WriteBufferManager> rep;

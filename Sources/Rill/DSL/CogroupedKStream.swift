@@ -43,6 +43,7 @@ public struct CogroupedKStream<K, VA> {
     }
 
     /// The table of every key's aggregate, starting from `initializer()`.
+    @discardableResult
     public func aggregate(
         named: Named? = nil, materialized: Materialized<K, VA> = Materialized(), initializer: @escaping @Sendable () throws -> VA
     ) -> KTable<K, VA> {

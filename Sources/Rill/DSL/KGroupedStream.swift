@@ -12,6 +12,7 @@ public struct KGroupedStream<K, V> {
     var builder: StreamsBuilder { stream.builder }
 
     /// The number of records per key.
+    @discardableResult
     public func count(named: Named? = nil, materialized: Materialized<K, Int64> = Materialized()) -> KTable<K, Int64> {
         var materialized = materialized
         materialized.valueSerde = materialized.valueSerde ?? .int64
@@ -19,6 +20,7 @@ public struct KGroupedStream<K, V> {
     }
 
     /// Combines each key's values with `reducer` (the first value is the start).
+    @discardableResult
     public func reduce(
         named: Named? = nil, materialized: Materialized<K, V> = Materialized(),
         _ reducer: @escaping @Sendable (V, V) throws -> V
@@ -31,6 +33,7 @@ public struct KGroupedStream<K, V> {
     }
 
     /// Folds each key's values into an aggregate, starting from `initializer()`.
+    @discardableResult
     public func aggregate<VA>(
         named: Named? = nil, materialized: Materialized<K, VA> = Materialized(),
         initializer: @escaping @Sendable () throws -> VA, aggregator: @escaping @Sendable (K, V, VA) throws -> VA

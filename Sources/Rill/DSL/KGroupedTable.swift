@@ -11,6 +11,7 @@ public struct KGroupedTable<K, V> {
     var builder: StreamsBuilder { changes.builder }
 
     /// The number of rows per group.
+    @discardableResult
     public func count(named: Named? = nil, materialized: Materialized<K, Int64> = Materialized()) -> KTable<K, Int64> {
         var materialized = materialized
         materialized.valueSerde = materialized.valueSerde ?? .int64
@@ -20,6 +21,7 @@ public struct KGroupedTable<K, V> {
     }
 
     /// Combines each group's values: `adder` adds a row's value, `subtractor` removes one.
+    @discardableResult
     public func reduce(
         named: Named? = nil, materialized: Materialized<K, V> = Materialized(),
         adder: @escaping @Sendable (V, V) throws -> V, subtractor: @escaping @Sendable (V, V) throws -> V
@@ -36,6 +38,7 @@ public struct KGroupedTable<K, V> {
     }
 
     /// Folds each group's values into an aggregate: `adder` adds a row's value, `subtractor` removes one.
+    @discardableResult
     public func aggregate<VA>(
         named: Named? = nil, materialized: Materialized<K, VA> = Materialized(),
         initializer: @escaping @Sendable () throws -> VA, adder: @escaping @Sendable (K, V, VA) throws -> VA,

@@ -98,6 +98,7 @@ extension Windowed: WindowedKey {
 extension KTable {
     /// The table's updates held back as `suppressed` says; the buffer is a logged store, so what
     /// it holds survives a restart.
+    @discardableResult
     public func suppress(_ suppressed: Suppressed) -> KTable<K, V> {
         let name = suppressed.name ?? builder.newName("KTABLE-SUPPRESS-")
         let storeName = suppressed.name.map { "\($0)-store" } ?? builder.newName("KTABLE-SUPPRESS-STATE-STORE-")

@@ -39,6 +39,7 @@ public struct TimeWindowedKStream<K, V> {
     }
 
     /// The number of records per key and window.
+    @discardableResult
     public func count(named: Named? = nil, materialized: Materialized<K, Int64> = Materialized())
         -> KTable<Windowed<K>, Int64>
     {
@@ -48,6 +49,7 @@ public struct TimeWindowedKStream<K, V> {
     }
 
     /// Combines each key's values per window with `reducer`.
+    @discardableResult
     public func reduce(
         named: Named? = nil, materialized: Materialized<K, V> = Materialized(),
         _ reducer: @escaping @Sendable (V, V) throws -> V
@@ -60,6 +62,7 @@ public struct TimeWindowedKStream<K, V> {
     }
 
     /// Folds each key's values per window into an aggregate, starting from `initializer()`.
+    @discardableResult
     public func aggregate<VA>(
         named: Named? = nil, materialized: Materialized<K, VA> = Materialized(),
         initializer: @escaping @Sendable () throws -> VA, aggregator: @escaping @Sendable (K, V, VA) throws -> VA
@@ -127,6 +130,7 @@ public struct SessionWindowedKStream<K, V> {
     let windows: SessionWindows
 
     /// The number of records per key and session.
+    @discardableResult
     public func count(named: Named? = nil, materialized: Materialized<K, Int64> = Materialized())
         -> KTable<Windowed<K>, Int64>
     {
@@ -138,6 +142,7 @@ public struct SessionWindowedKStream<K, V> {
     }
 
     /// Combines each key's values per session with `reducer` (also used to merge sessions).
+    @discardableResult
     public func reduce(
         named: Named? = nil, materialized: Materialized<K, V> = Materialized(),
         _ reducer: @escaping @Sendable (V, V) throws -> V
@@ -152,6 +157,7 @@ public struct SessionWindowedKStream<K, V> {
 
     /// Folds each key's values per session into an aggregate; `merger` combines the aggregates of
     /// two sessions that a record bridges.
+    @discardableResult
     public func aggregate<VA>(
         named: Named? = nil, materialized: Materialized<K, VA> = Materialized(),
         initializer: @escaping @Sendable () throws -> VA, aggregator: @escaping @Sendable (K, V, VA) throws -> VA,
@@ -219,15 +225,20 @@ final class TimeWindowAggregateNode<K, V, VA>: TableNode<K, V, Windowed<K>, VA, 
     override func process(_ record: Record<K, V>) throws {
         guard !skipsNull(record) else { return }
         let closeTime = task.streamTime - windows.graceMs
-        for window in windows.windows(for: record.timestamp) {
+        // The key's bytes once per record, its store key once per window (read, then written).
+        var keyBytes: [UInt8]?
+        for start in windows.windowStarts(for: record.timestamp) {
+            let window = Window(start: start, end: start + windows.sizeMs)
             guard window.end > closeTime else {
                 task.skipRecordForClosedWindow(node: name, window: window, closeTime: closeTime)
                 continue
             }
-            let old = try store.fetch(record.key, windowStart: window.start)
+            if keyBytes == nil { keyBytes = try store.codec.keyBytes(record.key) }
+            let storeKey = WindowKeyLayout.storeKey(keyBytes!, start: start, sequence: 0)
+            let old = try store.fetch(storeKey: storeKey)
             let new = try userCode(self) { try step(record.key, record.value, old?.value) }
             let timestamp = max(record.timestamp, old?.timestamp ?? record.timestamp)
-            try store.put(record.key, ValueAndTimestamp(new, timestamp: timestamp), windowStart: window.start)
+            try store.put(storeKey: storeKey, ValueAndTimestamp(new, timestamp: timestamp))
             try forwarder.maybeForward(
                 Windowed(record.key, window), Change(newValue: new, oldValue: old?.value), timestamp: timestamp,
                 headers: record.headers)

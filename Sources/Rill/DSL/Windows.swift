@@ -46,15 +46,14 @@ public struct TimeWindows: Sendable, Equatable {
         return TimeWindows(sizeMs: sizeMs, advanceMs: advanceMs, graceMs: graceMs)
     }
 
+    /// The starts of the windows a record at `timestamp` falls in, in order (no allocation).
+    func windowStarts(for timestamp: Int64) -> StrideThrough<Int64> {
+        stride(from: max(0, timestamp - sizeMs + advanceMs) / advanceMs * advanceMs, through: timestamp, by: Int(advanceMs))
+    }
+
     /// The windows a record at `timestamp` falls in, by start.
     func windows(for timestamp: Int64) -> [Window] {
-        var start = max(0, timestamp - sizeMs + advanceMs) / advanceMs * advanceMs
-        var windows: [Window] = []
-        while start <= timestamp {
-            windows.append(Window(start: start, end: start + sizeMs))
-            start += advanceMs
-        }
-        return windows
+        windowStarts(for: timestamp).map { Window(start: $0, end: $0 + sizeMs) }
     }
 }
 

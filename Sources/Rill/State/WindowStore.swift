@@ -66,6 +66,14 @@ final class TypedWindowStore<K, V>: WindowStore, RestorableStore, CachedStore {
             WindowKeyLayout.storeKey(codec.keyBytes(key), start: windowStart, sequence: sequence), codec.valueBytes(value))
     }
 
+    /// The value under a store key of ``WindowKeyLayout`` (for processors that reuse one key's bytes).
+    @inline(__always)
+    func fetch(storeKey: [UInt8]) throws -> V? { try codec.value(inner.get(storeKey)) }
+
+    /// Writes the value under a store key of ``WindowKeyLayout`` (never for stores keeping duplicates).
+    @inline(__always)
+    func put(storeKey: [UInt8], _ value: V?) throws { try inner.put(storeKey, codec.valueBytes(value)) }
+
     func fetch(_ key: K, windowStart: Int64) throws -> V? {
         let keyBytes = try codec.keyBytes(key)
         if !retainDuplicates {

@@ -60,7 +60,7 @@ let package = Package(
 
         .testTarget(name: "RillTests", dependencies: ["Rill", "RillTestDriver"]),
         .testTarget(name: "RillTestDriverTests", dependencies: ["Rill", "RillTestDriver"]),
-        .testTarget(name: "RillRocksDBTests", dependencies: ["Rill", "RillRocksDB", "RillTestDriver"]),
+        .testTarget(name: "RillRocksDBTests", dependencies: ["Rill", "RillRocksDB", "RillTestDriver", "CRocksDB"]),
         // A worker process the runtime tests start, kill and restart.
         .executableTarget(
             name: "WindowedCountWorker", dependencies: ["Rill", "RillKafka", .product(name: "Logging", package: "swift-log")],

@@ -2,39 +2,35 @@ import CRocksDB
 import Foundation
 import Rill
 
-/// A key-value byte store in a RocksDB database of its own, with the write-ahead log off:
-/// the changelog topic is the store's log; ``flush()`` (on every commit) makes writes durable.
+/// A key-value byte store in RocksDB: a database of its own (its default column family), or one
+/// column family of a segmented store's database. The write-ahead log is off: the changelog topic
+/// is the store's log; ``flush()`` (on every commit) makes writes durable.
 public final class RocksDBKeyValueStore: BytesKeyValueStore {
     public let name: String
     public var persistent: Bool { true }
-    public let path: String
-    private var db: OpaquePointer?
-    private let options: OpaquePointer
-    private let writeOptions: OpaquePointer
-    private let readOptions: OpaquePointer
+    public var path: String { database.path }
+    private let database: RocksDBDatabase
+    private var family: OpaquePointer?
+    private let ownsDatabase: Bool
+    private var writeOptions: OpaquePointer { database.writeOptions }
+    private var readOptions: OpaquePointer { database.readOptions }
 
     /// Opens (or creates) the database at `path`.
-    public init(name: String, path: String, environment: RocksDBEnvironment = .shared) throws {
-        self.name = name
-        self.path = path
-        options = environment.makeOptions(storeName: name)
-        guard let writeOptions = rocksdb_writeoptions_create(), let readOptions = rocksdb_readoptions_create() else {
-            preconditionFailure("RocksDB option allocation failed")
-        }
-        rocksdb_writeoptions_disable_WAL(writeOptions, 1)
-        self.writeOptions = writeOptions
-        self.readOptions = readOptions
-        var error: UnsafeMutablePointer<CChar>?
-        db = rocksdb_open(options, path, &error)
-        if let message = take(error) {
-            // deinit releases the options.
-            throw StateStoreError(store: name, message: "could not open RocksDB at \(path): \(message)")
-        }
+    public convenience init(name: String, path: String, environment: RocksDBEnvironment = .shared) throws {
+        let database = try RocksDBDatabase(store: name, path: path, environment: environment)
+        self.init(name: name, database: database, family: try database.family("default"), ownsDatabase: true)
     }
 
-    private func handle() throws -> OpaquePointer {
-        guard let db else { throw StateStoreError(store: name, message: "the store is closed") }
-        return db
+    init(name: String, database: RocksDBDatabase, family: OpaquePointer, ownsDatabase: Bool) {
+        self.name = name
+        self.database = database
+        self.family = family
+        self.ownsDatabase = ownsDatabase
+    }
+
+    private func handle() throws -> (db: OpaquePointer, family: OpaquePointer) {
+        guard let family, let db = database.db else { throw StateStoreError(store: name, message: "the store is closed") }
+        return (db, family)
     }
 
     private func check(_ error: UnsafeMutablePointer<CChar>?, _ what: String) throws {
@@ -42,11 +38,11 @@ public final class RocksDBKeyValueStore: BytesKeyValueStore {
     }
 
     public func get(_ key: [UInt8]) throws -> [UInt8]? {
-        let db = try handle()
+        let (db, family) = try handle()
         var length = 0
         var error: UnsafeMutablePointer<CChar>?
         let value = key.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { rocksdb_get(db, readOptions, $0.baseAddress, $0.count, &length, &error) }
+            buffer.withMemoryRebound(to: CChar.self) { rocksdb_get_cf(db, readOptions, family, $0.baseAddress, $0.count, &length, &error) }
         }
         try check(error, "get")
         guard let value else { return nil }
@@ -55,18 +51,18 @@ public final class RocksDBKeyValueStore: BytesKeyValueStore {
     }
 
     public func put(_ key: [UInt8], _ value: [UInt8]?) throws {
-        let db = try handle()
+        let (db, family) = try handle()
         var error: UnsafeMutablePointer<CChar>?
         key.withUnsafeBufferPointer { k in
             k.withMemoryRebound(to: CChar.self) { k in
                 if let value {
                     value.withUnsafeBufferPointer { v in
                         v.withMemoryRebound(to: CChar.self) { v in
-                            rocksdb_put(db, writeOptions, k.baseAddress, k.count, v.baseAddress, v.count, &error)
+                            rocksdb_put_cf(db, writeOptions, family, k.baseAddress, k.count, v.baseAddress, v.count, &error)
                         }
                     }
                 } else {
-                    rocksdb_delete(db, writeOptions, k.baseAddress, k.count, &error)
+                    rocksdb_delete_cf(db, writeOptions, family, k.baseAddress, k.count, &error)
                 }
             }
         }
@@ -74,7 +70,7 @@ public final class RocksDBKeyValueStore: BytesKeyValueStore {
     }
 
     public func putAll(_ entries: [(key: [UInt8], value: [UInt8]?)]) throws {
-        let db = try handle()
+        let (db, family) = try handle()
         guard let batch = rocksdb_writebatch_create() else { preconditionFailure("rocksdb_writebatch_create returned NULL") }
         defer { rocksdb_writebatch_destroy(batch) }
         for entry in entries {
@@ -83,11 +79,11 @@ public final class RocksDBKeyValueStore: BytesKeyValueStore {
                     if let value = entry.value {
                         value.withUnsafeBufferPointer { v in
                             v.withMemoryRebound(to: CChar.self) { v in
-                                rocksdb_writebatch_put(batch, k.baseAddress, k.count, v.baseAddress, v.count)
+                                rocksdb_writebatch_put_cf(batch, family, k.baseAddress, k.count, v.baseAddress, v.count)
                             }
                         }
                     } else {
-                        rocksdb_writebatch_delete(batch, k.baseAddress, k.count)
+                        rocksdb_writebatch_delete_cf(batch, family, k.baseAddress, k.count)
                     }
                 }
             }
@@ -98,8 +94,8 @@ public final class RocksDBKeyValueStore: BytesKeyValueStore {
     }
 
     public func range(from: [UInt8]?, to: [UInt8]?) throws -> any BytesKeyValueIterator {
-        let db = try handle()
-        guard let iterator = rocksdb_create_iterator(db, readOptions) else {
+        let (db, family) = try handle()
+        guard let iterator = rocksdb_create_iterator_cf(db, readOptions, family) else {
             preconditionFailure("rocksdb_create_iterator returned NULL")
         }
         if let from {
@@ -113,34 +109,27 @@ public final class RocksDBKeyValueStore: BytesKeyValueStore {
     }
 
     public func approximateNumEntries() throws -> Int64 {
-        let db = try handle()
-        guard let value = rocksdb_property_value(db, "rocksdb.estimate-num-keys") else { return 0 }
+        let (db, family) = try handle()
+        guard let value = rocksdb_property_value_cf(db, family, "rocksdb.estimate-num-keys") else { return 0 }
         defer { rocksdb_free(value) }
         return Int64(String(cString: value)) ?? 0
     }
 
     /// Writes the memtables to disk (the WAL is off, so this is what makes writes durable).
     public func flush() throws {
-        let db = try handle()
+        let (db, family) = try handle()
         guard let flushOptions = rocksdb_flushoptions_create() else { return }
         defer { rocksdb_flushoptions_destroy(flushOptions) }
         rocksdb_flushoptions_set_wait(flushOptions, 1)
         var error: UnsafeMutablePointer<CChar>?
-        rocksdb_flush(db, flushOptions, &error)
+        rocksdb_flush_cf(db, flushOptions, family, &error)
         try check(error, "flush")
     }
 
+    /// Closes the store (and its database, unless it is a segment of a segmented store's database).
     public func close() {
-        guard let db else { return }
-        rocksdb_close(db)
-        self.db = nil
-    }
-
-    deinit {
-        close()
-        rocksdb_options_destroy(options)
-        rocksdb_writeoptions_destroy(writeOptions)
-        rocksdb_readoptions_destroy(readOptions)
+        family = nil
+        if ownsDatabase { database.close() }
     }
 
     /// A RocksDB iterator up to an inclusive upper bound; it keeps its store open while it lives.

@@ -35,7 +35,14 @@ struct RocksDBSegmentedSupplier: WindowBytesStoreSupplier, SessionBytesStoreSupp
     /// As Kafka Streams: half the retention, at least a minute.
     var segmentInterval: Int64 { max(retentionPeriod / 2, 60_000) }
 
-    func makeSegment(segmentName: String, directory: String) throws -> any BytesKeyValueStore {
-        try RocksDBKeyValueStore(name: segmentName, path: directory, environment: environment)
+    func openSegments(directory: String) throws -> any SegmentSpace {
+        try RocksDBSegmentSpace(store: name, directory: directory, environment: environment)
     }
+}
+
+extension PersistentStoreFactory {
+    /// RocksDB stores in the shared environment: what both runtimes give DSL stores.
+    public static let rocksDB = PersistentStoreFactory(
+        keyValueStore: { Stores.persistentKeyValueStore($0) },
+        segments: { name, directory in try RocksDBSegmentSpace(store: name, directory: directory, environment: .shared) })
 }

@@ -59,7 +59,7 @@ public final class TopologyTestDriver {
                 topology: topology, subtopology: index, partition: 0, config: config, collector: collector,
                 wallClock: { [unowned self] in self.wallClockMs }, logger: logger,
                 stateDirectory: "\(self.stateDirectory)/\(config.applicationID)/\(taskID)",
-                persistentKeyValueStore: { Stores.persistentKeyValueStore($0) }, cache: cache)
+                persistentStores: .rocksDB, cache: cache)
             tasks.append(task)
             for topic in task.inputTopics { taskByTopic[topic] = task }
         }

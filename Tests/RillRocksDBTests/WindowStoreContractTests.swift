@@ -1,3 +1,4 @@
+import CRocksDB
 import Foundation
 import Rill
 import RillRocksDB
@@ -169,7 +170,7 @@ final class RocksDBWindowStoreTests: InMemoryWindowStoreTests {
         try Stores.persistentSessionStore(name, retentionPeriod: retention)
     }
 
-    func testSegmentsAreDatabasesOnDiskThatSurviveAReopenAndExpireWhole() throws {
+    func testSegmentsAreColumnFamiliesOfOneDatabaseThatSurviveAReopenAndExpireWhole() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rill-ws-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let builder = Stores.windowStoreBuilder(
@@ -183,15 +184,28 @@ final class RocksDBWindowStoreTests: InMemoryWindowStoreTests {
             try store.put("k", 2, windowStart: 61_000)
             first.close()
         }
-        // Segments of 60 s: w.0 and w.60000.
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: storeDirectory).sorted(), ["w.0", "w.60000"])
+        // One database for the store; segments of 60 s are its column families w.0 and w.60000.
+        XCTAssertTrue(FileManager.default.fileExists(atPath: storeDirectory + "/CURRENT"))
+        XCTAssertEqual(columnFamilies(storeDirectory), ["default", "w.0", "w.60000"])
         let second = try driver(with: builder, stateDirectory: directory)
         defer { second.close() }
         let store: any WindowStore<String, Int64> = try second.windowStore(named: "w")
         XCTAssertEqual(try store.fetch("k", windowStart: 1_000), 1)
         XCTAssertEqual(try store.fetch("k", windowStart: 61_000), 2)
         try store.put("k", 3, windowStart: 250_000)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: storeDirectory).sorted(), ["w.240000"])
+        second.close()
+        XCTAssertEqual(columnFamilies(storeDirectory), ["default", "w.240000"])
+    }
+
+    /// The column families of the closed database at `path`.
+    func columnFamilies(_ path: String) -> [String] {
+        let options = rocksdb_options_create()
+        defer { rocksdb_options_destroy(options) }
+        var count = 0
+        var error: UnsafeMutablePointer<CChar>?
+        guard let list = rocksdb_list_column_families(options, path, &count, &error) else { return [] }
+        defer { rocksdb_list_column_families_destroy(list, count) }
+        return (0..<count).compactMap { list[$0].map { String(cString: $0) } }.sorted()
     }
 }
 

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Makes the byte stores that a window or session store keeps its time segments in.
 public protocol SegmentedBytesStoreSupplier: Sendable {
     var name: String { get }
@@ -8,9 +6,39 @@ public protocol SegmentedBytesStoreSupplier: Sendable {
     var retentionPeriod: Int64 { get }
     /// The time span of one segment, in ms.
     var segmentInterval: Int64 { get }
-    /// The byte store of one segment, named `segmentName`; `directory` is
-    /// `<task directory>/<store name>/<segment name>` for persistent stores.
-    func makeSegment(segmentName: String, directory: String) throws -> any BytesKeyValueStore
+    /// Opens the store's segments: in `directory` (`<task directory>/<store name>`) for persistent stores.
+    func openSegments(directory: String) throws -> any SegmentSpace
+}
+
+/// Where a segmented store keeps its segments: byte stores by name, made and dropped whole (for
+/// RocksDB, the column families of the store's one database).
+public protocol SegmentSpace: AnyObject {
+    /// The segments that exist already (after a restart).
+    var existingSegments: [String] { get }
+    /// The segment `name`, made if missing.
+    func segment(named name: String) throws -> any BytesKeyValueStore
+    /// Drops the segment `name` and its data.
+    func drop(named name: String) throws
+    /// Closes every segment.
+    func close()
+}
+
+/// Segments kept in memory.
+final class InMemorySegmentSpace: SegmentSpace {
+    private var segments: [String: InMemoryKeyValueStore] = [:]
+
+    var existingSegments: [String] { segments.keys.sorted() }
+
+    func segment(named name: String) throws -> any BytesKeyValueStore {
+        if let segment = segments[name] { return segment }
+        let segment = InMemoryKeyValueStore(name: name)
+        segments[name] = segment
+        return segment
+    }
+
+    func drop(named name: String) throws { segments[name] = nil }
+
+    func close() { segments = [:] }
 }
 
 /// Makes window stores' bytes (Kafka Streams' `WindowBytesStoreSupplier`).
@@ -33,8 +61,7 @@ final class SegmentedBytesStore: BytesKeyValueStore {
     let persistent: Bool
     let retentionPeriod: Int64
     let segmentInterval: Int64
-    private let directory: String
-    private let supplier: any SegmentedBytesStoreSupplier
+    private let space: any SegmentSpace
     private let time: ([UInt8]) -> Int64
     private let minimumKeyLength: Int
     /// Live segments in ascending id order.
@@ -52,35 +79,21 @@ final class SegmentedBytesStore: BytesKeyValueStore {
         persistent = supplier.persistent
         retentionPeriod = supplier.retentionPeriod
         segmentInterval = max(supplier.segmentInterval, 1)
-        self.supplier = supplier
-        self.directory = directory
         self.time = time
         self.minimumKeyLength = minimumKeyLength
-        if persistent {
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            } catch {
-                throw StateStoreError(store: name, message: "could not create \(directory): \(error)")
-            }
-            try openExistingSegments()
-        }
-    }
-
-    private func segmentName(_ id: Int64) -> String { "\(name).\(id * segmentInterval)" }
-
-    private func openExistingSegments() throws {
+        space = try supplier.openSegments(directory: directory)
         let prefix = "\(name)."
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        let ids = entries.compactMap { entry -> Int64? in
-            guard entry.hasPrefix(prefix), let start = Int64(entry.dropFirst(prefix.count)) else { return nil }
+        let ids = space.existingSegments.compactMap { segment -> Int64? in
+            guard segment.hasPrefix(prefix), let start = Int64(segment.dropFirst(prefix.count)) else { return nil }
             return start / segmentInterval
         }.sorted()
-        for id in ids {
-            segments.append((id, try supplier.makeSegment(segmentName: segmentName(id), directory: "\(directory)/\(segmentName(id))")))
-        }
+        for id in ids { segments.append((id, try space.segment(named: segmentName(id)))) }
         // The newest segment's start is a safe lower bound of the stream time the store had seen.
         if let last = ids.last { observedStreamTime = last * segmentInterval }
     }
+
+    /// Kafka Streams' segment names: `<store>.<segment start>`.
+    private func segmentName(_ id: Int64) -> String { "\(name).\(id * segmentInterval)" }
 
     @inline(__always)
     private func segmentID(_ time: Int64) -> Int64 {
@@ -103,7 +116,7 @@ final class SegmentedBytesStore: BytesKeyValueStore {
     private func segment(for id: Int64, create: Bool) throws -> (any BytesKeyValueStore)? {
         if let position = index(of: id) { return segments[position].store }
         guard create else { return nil }
-        let store = try supplier.makeSegment(segmentName: segmentName(id), directory: "\(directory)/\(segmentName(id))")
+        let store = try space.segment(named: segmentName(id))
         let position = segments.firstIndex { $0.id > id } ?? segments.count
         segments.insert((id, store), at: position)
         return store
@@ -114,7 +127,7 @@ final class SegmentedBytesStore: BytesKeyValueStore {
         while let first = segments.first, first.id < minimum {
             segments.removeFirst()
             first.store.close()
-            if persistent { try? FileManager.default.removeItem(atPath: "\(directory)/\(segmentName(first.id))") }
+            try? space.drop(named: segmentName(first.id))
         }
     }
 
@@ -167,6 +180,7 @@ final class SegmentedBytesStore: BytesKeyValueStore {
     func close() {
         for segment in segments { segment.store.close() }
         segments = []
+        space.close()
     }
 }
 

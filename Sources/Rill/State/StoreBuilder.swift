@@ -86,8 +86,8 @@ public struct StoreContext {
     public let directory: String
     /// Where writes are logged, when logging is on.
     public let changelog: ChangeLogger?
-    /// The runtime's persistent key-value store, for DSL stores with no supplier of their own.
-    public let persistentKeyValueStore: PersistentKeyValueStoreFactory
+    /// The runtime's persistent stores, for DSL stores with no supplier of their own.
+    public let persistentStores: PersistentStoreFactory
     /// The thread's record cache (`nil` where there is none).
     let cache: RecordCache?
     /// The timestamp of the record being processed, for cache entries.
@@ -108,8 +108,26 @@ struct StoreLayers {
     let caching: CachingBytesStore?
 }
 
-/// Makes the persistent key-value store a runtime uses for DSL stores (RocksDB in both runtimes).
-public typealias PersistentKeyValueStoreFactory = @Sendable (String) -> any KeyValueBytesStoreSupplier
+/// The persistent stores a runtime gives DSL stores that name no supplier (RocksDB in both runtimes,
+/// from `RillRocksDB`; `Rill` itself does not depend on RocksDB).
+public struct PersistentStoreFactory: Sendable {
+    /// A key-value byte store supplier, by store name.
+    public let keyValueStore: @Sendable (_ name: String) -> any KeyValueBytesStoreSupplier
+    /// The segments of a window or session store, by store name and directory.
+    public let segments: @Sendable (_ name: String, _ directory: String) throws -> any SegmentSpace
+
+    public init(
+        keyValueStore: @escaping @Sendable (_ name: String) -> any KeyValueBytesStoreSupplier,
+        segments: @escaping @Sendable (_ name: String, _ directory: String) throws -> any SegmentSpace
+    ) {
+        self.keyValueStore = keyValueStore
+        self.segments = segments
+    }
+
+    /// Everything in memory: for tests of topologies whose stores need no disk.
+    public static let inMemory = PersistentStoreFactory(
+        keyValueStore: { InMemoryKeyValueSupplier(name: $0) }, segments: { _, _ in InMemorySegmentSpace() })
+}
 
 /// Builds typed key-value stores over a byte-store supplier.
 ///
@@ -133,7 +151,7 @@ public struct KeyValueStoreBuilder<K, V>: ConfigurableStoreBuilder {
     public var persistent: Bool { supplier.persistent }
 
     public func build(_ context: StoreContext) throws -> any StateStore {
-        let chosen = supplier is DefaultDSLStoreSupplier ? context.persistentKeyValueStore(name) : supplier
+        let chosen = supplier is DefaultDSLStoreSupplier ? context.persistentStores.keyValueStore(name) : supplier
         let storage = try chosen.makeStore(directory: context.directory)
         return TypedKeyValueStore(
             layers: context.layer(storage, options), storage: storage,

@@ -164,21 +164,19 @@ extension StoreContext {
     /// key-value store for their segments.
     func resolve(_ supplier: any SegmentedBytesStoreSupplier) -> any SegmentedBytesStoreSupplier {
         guard let dsl = supplier as? DefaultDSLSegmentedSupplier else { return supplier }
-        return PersistentSegments(base: dsl, factory: persistentKeyValueStore)
+        return PersistentSegments(base: dsl, factory: persistentStores)
     }
 }
 
-/// Segments in the runtime's persistent key-value store.
+/// Segments in the runtime's persistent store.
 private struct PersistentSegments: SegmentedBytesStoreSupplier {
     let base: DefaultDSLSegmentedSupplier
-    let factory: PersistentKeyValueStoreFactory
+    let factory: PersistentStoreFactory
     var name: String { base.name }
     var persistent: Bool { true }
     var retentionPeriod: Int64 { base.retentionPeriod }
     var segmentInterval: Int64 { base.segmentInterval }
-    func makeSegment(segmentName: String, directory: String) throws -> any BytesKeyValueStore {
-        try factory(segmentName).makeStore(directory: directory)
-    }
+    func openSegments(directory: String) throws -> any SegmentSpace { try factory.segments(name, directory) }
 }
 
 /// The runtime's default store for DSL windowed and session tables (RocksDB under both runtimes).
@@ -190,9 +188,7 @@ struct DefaultDSLSegmentedSupplier: WindowBytesStoreSupplier, SessionBytesStoreS
     var persistent: Bool { true }
     /// As Kafka Streams: half the retention, at least a minute.
     var segmentInterval: Int64 { max(retentionPeriod / 2, 60_000) }
-    func makeSegment(segmentName: String, directory: String) throws -> any BytesKeyValueStore {
-        InMemoryKeyValueStore(name: segmentName)
-    }
+    func openSegments(directory: String) throws -> any SegmentSpace { InMemorySegmentSpace() }
 }
 
 /// Window and session stores kept in memory, in segments like the persistent ones.
@@ -203,9 +199,7 @@ struct InMemorySegmentedSupplier: WindowBytesStoreSupplier, SessionBytesStoreSup
     let retainDuplicates: Bool
     var persistent: Bool { false }
     var segmentInterval: Int64 { max(retentionPeriod / 2, 60_000) }
-    func makeSegment(segmentName: String, directory: String) throws -> any BytesKeyValueStore {
-        InMemoryKeyValueStore(name: segmentName)
-    }
+    func openSegments(directory: String) throws -> any SegmentSpace { InMemorySegmentSpace() }
 }
 
 extension Stores {

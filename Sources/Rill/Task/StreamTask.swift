@@ -15,8 +15,8 @@ package final class StreamTask {
     package let inputTopics: [String]
     private var closed = false
 
-    /// The runtime's persistent store for DSL tables.
-    private let persistentKeyValueStore: PersistentKeyValueStoreFactory
+    /// The runtime's persistent stores for DSL tables.
+    private let persistentStores: PersistentStoreFactory
     /// Holds the task's state directory while the task is open, if it has persistent stores.
     private var directory: TaskDirectory?
     /// The thread's record cache, for caching stores.
@@ -31,10 +31,10 @@ package final class StreamTask {
     package init(
         topology: Topology, subtopology: Int, partition: Int32, config: StreamsConfig,
         collector: RecordCollector, wallClock: @escaping () -> Int64, logger: Logger, stateDirectory: String? = nil,
-        persistentKeyValueStore: PersistentKeyValueStoreFactory? = nil, cache: RecordCache? = nil
+        persistentStores: PersistentStoreFactory = .inMemory, cache: RecordCache? = nil
     ) throws {
         self.cache = cache
-        self.persistentKeyValueStore = persistentKeyValueStore ?? { DefaultDSLStoreSupplier(name: $0) }
+        self.persistentStores = persistentStores
         let names = topology.subtopologies[subtopology]
         id = TaskID(subtopology: subtopology, partition: partition)
         var taskLogger = logger
@@ -127,7 +127,7 @@ package final class StreamTask {
         }
         let context = StoreContext(
             directory: directory?.storePath(builder.name) ?? "", changelog: changelog,
-            persistentKeyValueStore: persistentKeyValueStore, cache: cache,
+            persistentStores: persistentStores, cache: cache,
             timestamp: { [unowned(unsafe) state] in state.streamTime })
         do {
             return try builder.build(context)

@@ -327,7 +327,7 @@ final class StreamThread: @unchecked Sendable {
                     topology: topology, subtopology: subtopology, partition: partition.partition, config: config,
                     collector: collector, wallClock: { Int64(Date().timeIntervalSince1970 * 1000) }, logger: logger,
                     stateDirectory: "\(config.stateDir)/\(config.applicationID)/\(id)",
-                    persistentKeyValueStore: { Stores.persistentKeyValueStore($0) }, cache: cache)
+                    persistentStores: .rocksDB, cache: cache)
                 running = RunningTask(task: task)
                 tasks[id] = running
                 created.append(running)

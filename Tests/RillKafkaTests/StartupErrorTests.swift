@@ -27,6 +27,26 @@ final class StartupErrorTests: XCTestCase {
         XCTAssertEqual(streams.state, .error)
     }
 
+    func testAJoinOfTopicsWithDifferentPartitionCountsIsAnErrorNamingThem() throws {
+        let broker = try embedded()
+        try broker.createTopic("join-calls", partitions: 4)
+        try broker.createTopic("join-clinics", partitions: 2)
+        try broker.createTopic("join-out", partitions: 4)
+        let builder = StreamsBuilder()
+        let clinics = builder.table("join-clinics", Consumed(.string, .string), materialized: .as("clinics"))
+        builder.stream("join-calls", Consumed(.string, .string))
+            .join(clinics, joiner: { call, clinic in call + "@" + clinic }, .as("enrich"))
+            .to("join-out", Produced(.string, .string))
+        let streams = try KafkaStreams(
+            try builder.build(), config: StreamsConfig(applicationID: "not-copartitioned", bootstrapServers: broker.bootstrapServers))
+        XCTAssertThrowsError(try streams.start()) { error in
+            let text = "\(error)"
+            XCTAssertTrue(
+                text.contains("'enrich'") && text.contains("'join-calls' (4)") && text.contains("'join-clinics' (2)"), text)
+        }
+        XCTAssertEqual(streams.state, .error)
+    }
+
     func testMissingOutputTopicIsAnErrorNamingIt() throws {
         let broker = try embedded()
         try broker.createTopic("present-in", partitions: 2)

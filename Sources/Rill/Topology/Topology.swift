@@ -298,6 +298,32 @@ public final class Topology: @unchecked Sendable {
         }
     }
 
+    /// The joins whose inputs must be co-partitioned, each with the nodes feeding its sides.
+    package private(set) var copartitionedJoins: [(join: String, sides: [String])] = []
+
+    /// Records that the inputs of `join` (the nodes in `sides`) must be co-partitioned.
+    package func requireCopartitioning(join: String, sides: [String]) {
+        copartitionedJoins.append((join, sides))
+    }
+
+    /// Each co-partitioned join with the source topics (raw names) feeding each of its sides.
+    package var copartitionGroups: [(join: String, sides: [[String]])] {
+        copartitionedJoins.map { join in (join.join, join.sides.map { sourceTopics(upstreamOf: $0) }) }
+    }
+
+    /// The source topics whose records reach `node`.
+    package func sourceTopics(upstreamOf node: String) -> [String] {
+        var seen: Set<String> = []
+        var pending = [node]
+        var topics: [String] = []
+        while let name = pending.popLast() {
+            guard seen.insert(name).inserted, let definition = self.node(named: name) else { continue }
+            if case .source(let sourceTopics) = definition.kind { topics += sourceTopics }
+            pending += definition.parents
+        }
+        return topics.sorted()
+    }
+
     /// Every topic the topology reads, raw names.
     package var sourceTopics: [String] {
         nodes.flatMap { node -> [String] in
@@ -343,6 +369,16 @@ extension Topology {
     package func internalTopicPartitions(sourcePartitions: [String: Int32]) -> [String: Int32] {
         var counts = sourcePartitions
         var result: [String: Int32] = [:]
+        // A repartition topic feeding a join gets the partition count of the join's other inputs.
+        for group in copartitionGroups {
+            let topics = group.sides.flatMap { $0 }
+            let external = topics.filter { internalTopics[$0] == nil }.compactMap { counts[$0] }
+            guard let count = external.max() else { continue }
+            for topic in topics where internalTopics[topic] != nil && internalTopics[topic]?.partitions == nil && result[topic] == nil {
+                result[topic] = count
+                counts[topic] = count
+            }
+        }
         let groups = subtopologies
         var changed = true
         while changed {

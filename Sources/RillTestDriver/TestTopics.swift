@@ -52,9 +52,14 @@ public struct TestInputTopic<K, V> {
     }
 
     /// Pipes one record and processes it to completion.
-    /// Without a timestamp, the topic's current time is used (then moved on by `autoAdvance`).
-    public mutating func pipeInput(key: K, value: V, timestamp: Int64? = nil, headers: Headers = Headers()) throws {
-        try pipe(key: keySerde.serialize(key), value: valueSerde.serialize(value), timestamp: timestamp, headers: headers)
+    /// Without a timestamp, the topic's current time is used (then moved on by `autoAdvance`); without
+    /// a partition, the default partitioner chooses (with one partition, always 0).
+    public mutating func pipeInput(
+        key: K, value: V, timestamp: Int64? = nil, headers: Headers = Headers(), partition: Int32? = nil
+    ) throws {
+        try pipe(
+            key: keySerde.serialize(key), value: valueSerde.serialize(value), timestamp: timestamp, headers: headers,
+            partition: partition)
     }
 
     /// Pipes a record with a null key.
@@ -92,7 +97,9 @@ public struct TestInputTopic<K, V> {
     /// Moves the topic's current time, used for records piped without a timestamp.
     public mutating func advanceTime(_ duration: Duration) { nextTimestamp += duration.wholeMilliseconds }
 
-    private mutating func pipe(key: [UInt8]?, value: [UInt8]?, timestamp: Int64?, headers: Headers) throws {
+    private mutating func pipe(
+        key: [UInt8]?, value: [UInt8]?, timestamp: Int64?, headers: Headers, partition: Int32? = nil
+    ) throws {
         let time: Int64
         if let timestamp {
             time = timestamp
@@ -100,7 +107,7 @@ public struct TestInputTopic<K, V> {
             time = nextTimestamp
             nextTimestamp += autoAdvanceMs
         }
-        try driver.pipe(topic: topic, key: key, value: value, timestamp: time, headers: headers)
+        try driver.pipe(topic: topic, key: key, value: value, timestamp: time, headers: headers, partition: partition)
     }
 }
 

@@ -22,8 +22,11 @@ public final class TopologyTestDriver {
     public let config: StreamsConfig
     private let logger: Logger
     private var tasks: [StreamTask] = []
-    private var taskByTopic: [String: StreamTask] = [:]
-    private let collector = DriverCollector()
+    /// The task reading each partition of each input topic.
+    private var taskByTopic: [String: [Int32: StreamTask]] = [:]
+    private let collector: DriverCollector
+    /// The partition count of every topic: one task per partition per sub-topology.
+    public let partitions: Int32
     private var outputs: [String: [RawRecord]] = [:]
     private var inputOffsets: [String: Int64] = [:]
     private var readPositions: [String: Int] = [:]
@@ -36,14 +39,20 @@ public final class TopologyTestDriver {
     public let stateDirectory: String
     private let ownsStateDirectory: Bool
 
-    /// A driver for `topology`; one task per sub-topology, on partition 0. Persistent stores live in
-    /// `stateDirectory`, by default a new temporary directory that ``close()`` removes.
+    /// A driver for `topology`. Every topic has `partitions` partitions (1 by default, as Kafka
+    /// Streams' driver): one task per partition of each sub-topology, piped records and repartitioned
+    /// ones routed by Kafka's default partitioner (murmur2 of the key; records without a key go round
+    /// robin) unless a partition is given. Persistent stores live in `stateDirectory`, by default a new
+    /// temporary directory that ``close()`` removes.
     public init(
         _ topology: Topology, config: StreamsConfig = StreamsConfig(applicationID: "test-driver"),
-        initialWallClockTime: Int64 = 0, stateDirectory: String? = nil,
+        partitions: Int32 = 1, initialWallClockTime: Int64 = 0, stateDirectory: String? = nil,
         logger: Logger = Logger(label: "rill.test-driver")
     ) throws {
         try topology.validate()
+        guard partitions >= 1 else { throw TestDriverError("partitions must be at least 1 (got \(partitions))") }
+        self.partitions = partitions
+        collector = DriverCollector(partitions: partitions)
         self.topology = topology
         self.config = config
         self.logger = logger
@@ -54,14 +63,16 @@ public final class TopologyTestDriver {
         let cache = config.cacheMaxBytes > 0 ? RecordCache(maxBytes: config.cacheMaxBytes) : nil
         self.cache = cache
         for index in topology.subtopologies.indices {
-            let taskID = TaskID(subtopology: index, partition: 0)
-            let task = try StreamTask(
-                topology: topology, subtopology: index, partition: 0, config: config, collector: collector,
-                wallClock: { [unowned self] in self.wallClockMs }, logger: logger,
-                stateDirectory: "\(self.stateDirectory)/\(config.applicationID)/\(taskID)",
-                persistentStores: .rocksDB, cache: cache)
-            tasks.append(task)
-            for topic in task.inputTopics { taskByTopic[topic] = task }
+            for partition in 0..<partitions {
+                let taskID = TaskID(subtopology: index, partition: partition)
+                let task = try StreamTask(
+                    topology: topology, subtopology: index, partition: partition, config: config, collector: collector,
+                    wallClock: { [unowned self] in self.wallClockMs }, logger: logger,
+                    stateDirectory: "\(self.stateDirectory)/\(config.applicationID)/\(taskID)",
+                    persistentStores: .rocksDB, cache: cache)
+                tasks.append(task)
+                for topic in task.inputTopics { taskByTopic[topic, default: [:]][partition] = task }
+            }
         }
         for task in tasks { try task.initialize() }
         try drain()
@@ -118,48 +129,56 @@ public final class TopologyTestDriver {
         try commit()
     }
 
-    /// The store named `name` (of whichever task has it).
-    public func stateStore(named name: String) -> (any StateStore)? {
-        tasks.lazy.compactMap { $0.store(named: name) }.first
+    /// The store named `name` of the task for `partition` (with one partition, of the one task that has it).
+    public func stateStore(named name: String, partition: Int32 = 0) -> (any StateStore)? {
+        tasks.lazy.filter { $0.id.partition == partition }.compactMap { $0.store(named: name) }.first
     }
 
     /// The key-value store named `name`, typed; fails when there is none or its types differ.
-    public func keyValueStore<K, V>(named name: String, keyType: K.Type = K.self, valueType: V.Type = V.self) throws
+    public func keyValueStore<K, V>(
+        named name: String, partition: Int32 = 0, keyType: K.Type = K.self, valueType: V.Type = V.self
+    ) throws
         -> any KeyValueStore<K, V>
     {
-        try typedStore(name, as: (any KeyValueStore<K, V>).self, "a key-value store of \(K.self) to \(V.self)")
+        try typedStore(name, as: (any KeyValueStore<K, V>).self, "a key-value store of \(K.self) to \(V.self)", partition: partition)
     }
 
     /// The timestamped key-value store named `name`: how DSL tables (aggregations) are stored.
-    public func timestampedKeyValueStore<K, V>(named name: String, keyType: K.Type = K.self, valueType: V.Type = V.self)
-        throws -> any TimestampedKeyValueStore<K, V>
+    public func timestampedKeyValueStore<K, V>(
+        named name: String, partition: Int32 = 0, keyType: K.Type = K.self, valueType: V.Type = V.self
+    ) throws -> any TimestampedKeyValueStore<K, V>
     {
-        try keyValueStore(named: name, keyType: K.self, valueType: ValueAndTimestamp<V>.self)
+        try keyValueStore(named: name, partition: partition, keyType: K.self, valueType: ValueAndTimestamp<V>.self)
     }
 
     /// The window store named `name`, typed; fails when there is none or its types differ.
-    public func windowStore<K, V>(named name: String, keyType: K.Type = K.self, valueType: V.Type = V.self) throws
+    public func windowStore<K, V>(
+        named name: String, partition: Int32 = 0, keyType: K.Type = K.self, valueType: V.Type = V.self
+    ) throws
         -> any WindowStore<K, V>
     {
-        try typedStore(name, as: (any WindowStore<K, V>).self, "a window store of \(K.self) to \(V.self)")
+        try typedStore(name, as: (any WindowStore<K, V>).self, "a window store of \(K.self) to \(V.self)", partition: partition)
     }
 
     /// The timestamped window store named `name`: how DSL windowed tables are stored.
-    public func timestampedWindowStore<K, V>(named name: String, keyType: K.Type = K.self, valueType: V.Type = V.self)
-        throws -> any TimestampedWindowStore<K, V>
+    public func timestampedWindowStore<K, V>(
+        named name: String, partition: Int32 = 0, keyType: K.Type = K.self, valueType: V.Type = V.self
+    ) throws -> any TimestampedWindowStore<K, V>
     {
-        try windowStore(named: name, keyType: K.self, valueType: ValueAndTimestamp<V>.self)
+        try windowStore(named: name, partition: partition, keyType: K.self, valueType: ValueAndTimestamp<V>.self)
     }
 
     /// The session store named `name`, typed; fails when there is none or its types differ.
-    public func sessionStore<K, V>(named name: String, keyType: K.Type = K.self, valueType: V.Type = V.self) throws
+    public func sessionStore<K, V>(
+        named name: String, partition: Int32 = 0, keyType: K.Type = K.self, valueType: V.Type = V.self
+    ) throws
         -> any SessionStore<K, V>
     {
-        try typedStore(name, as: (any SessionStore<K, V>).self, "a session store of \(K.self) to \(V.self)")
+        try typedStore(name, as: (any SessionStore<K, V>).self, "a session store of \(K.self) to \(V.self)", partition: partition)
     }
 
-    private func typedStore<Store>(_ name: String, as type: Store.Type, _ kind: String) throws -> Store {
-        guard let store = stateStore(named: name) else {
+    private func typedStore<Store>(_ name: String, as type: Store.Type, _ kind: String, partition: Int32 = 0) throws -> Store {
+        guard let store = stateStore(named: name, partition: partition) else {
             throw TestDriverError("the topology has no state store named '\(name)'")
         }
         guard let typed = store as? Store else { throw TestDriverError("state store '\(name)' is not \(kind)") }
@@ -187,12 +206,17 @@ public final class TopologyTestDriver {
         return topics
     }
 
-    func pipe(topic: String, key: [UInt8]?, value: [UInt8]?, timestamp: Int64, headers: Headers) throws {
+    func pipe(topic: String, key: [UInt8]?, value: [UInt8]?, timestamp: Int64, headers: Headers, partition: Int32? = nil) throws {
         guard !closed else { throw TestDriverError("the driver is closed") }
-        let offset = inputOffsets[topic, default: 0]
-        inputOffsets[topic] = offset + 1
+        let partition = partition ?? collector.partition(key: key)
+        guard (0..<partitions).contains(partition) else {
+            throw TestDriverError("partition \(partition) of topic '\(topic)' does not exist (the driver has \(partitions))")
+        }
+        let offsetKey = "\(topic)-\(partition)"
+        let offset = inputOffsets[offsetKey, default: 0]
+        inputOffsets[offsetKey] = offset + 1
         try process(
-            RawRecord(topic: topic, partition: 0, offset: offset, timestamp: timestamp, key: key, value: value,
+            RawRecord(topic: topic, partition: partition, offset: offset, timestamp: timestamp, key: key, value: value,
                       headers: headers))
         try drain()
         try commit()
@@ -208,7 +232,7 @@ public final class TopologyTestDriver {
     }
 
     private func process(_ raw: RawRecord) throws {
-        guard let task = taskByTopic[raw.topic] else { return }
+        guard let task = taskByTopic[raw.topic]?[raw.partition] else { return }
         try task.process(raw)
         try task.maybePunctuateStreamTime()
     }
@@ -253,17 +277,28 @@ public final class TopologyTestDriver {
     }
 }
 
-/// Catches what sinks send, in order.
+/// Catches what sinks send, in order, choosing partitions as the runtime's producer does.
 final class DriverCollector: RecordCollector {
     var pending: [RawRecord] = []
+    let partitions: Int32
+    private var nextUnkeyed: Int32 = 0
+
+    init(partitions: Int32) { self.partitions = partitions }
+
+    /// Kafka's default partitioner: murmur2 of the key; records without a key go round robin.
+    func partition(key: [UInt8]?) -> Int32 {
+        if let key { return DefaultPartitioner.partition(key: key, count: partitions) }
+        defer { nextUnkeyed = (nextUnkeyed + 1) % partitions }
+        return nextUnkeyed
+    }
 
     func send(topic: String, partition: Int32?, key: [UInt8]?, value: [UInt8]?, timestamp: Int64, headers: Headers) throws {
         pending.append(
-            RawRecord(topic: topic, partition: partition ?? 0, offset: -1, timestamp: timestamp, key: key, value: value,
-                      headers: headers))
+            RawRecord(topic: topic, partition: partition ?? self.partition(key: key), offset: -1, timestamp: timestamp,
+                      key: key, value: value, headers: headers))
     }
 
-    func partitionCount(topic: String) throws -> Int32 { 1 }
+    func partitionCount(topic: String) throws -> Int32 { partitions }
 }
 
 /// Misuse of the test driver; the message names the topic at fault.

@@ -65,22 +65,7 @@ extension KTable {
     /// This table with a store that lookups (joins) can read: itself when it has one, else a
     /// store filled from its changes.
     func materializedForLookups() -> KTable<K, V> {
-        if storeName != nil { return self }
-        let storeName = builder.newName("KTABLE-MATERIALIZED-STATE-STORE-")
-        let name = builder.newName("KTABLE-MATERIALIZE-")
-        var store = Stores.keyValueStoreBuilder(
-            DefaultDSLStoreSupplier(name: storeName), keySerde: TableSerde(keySerde, storeName, "key"),
-            valueSerde: Serde<ValueAndTimestamp<V>>.timestamped(TableSerde(valueSerde, storeName, "value")))
-        store.options.cachingEnabled = false
-        builder.addStateStore(store)
-        builder.attempt {
-            try builder.topology.add(
-                Topology.Node(
-                    name: name, kind: .processor(stores: [storeName]), parents: [self.name],
-                    inputType: Record<K, Change<V>>.self, outputType: Record<K, Change<V>>.self,
-                    make: { context in try MaterializeNode<K, V>(name: name, context: context, storeName: storeName) }))
-        }
-        return KTable(builder: builder, name: name, keySerde: keySerde, valueSerde: valueSerde, storeName: storeName)
+        storeName != nil ? self : materialize(Materialized())
     }
 }
 

@@ -114,11 +114,13 @@ public struct KTable<K, V> {
     }
 
     /// Adds a processor whose input is this table's changes.
-    func addChangeProcessor(_ name: String, output: Any.Type, make: @escaping @Sendable (NodeContext) throws -> AnyNode) {
+    func addChangeProcessor(
+        _ name: String, stores: [String] = [], output: Any.Type, make: @escaping @Sendable (NodeContext) throws -> AnyNode
+    ) {
         builder.attempt {
             try builder.topology.add(
                 Topology.Node(
-                    name: name, kind: .processor(stores: []), parents: [self.name],
+                    name: name, kind: .processor(stores: stores), parents: [self.name],
                     inputType: Record<K, Change<V>>.self, outputType: output, make: make))
         }
     }

@@ -184,7 +184,7 @@ struct DefaultDSLSegmentedSupplier: WindowBytesStoreSupplier, SessionBytesStoreS
     let name: String
     let retentionPeriod: Int64
     let windowSize: Int64
-    var retainDuplicates: Bool { false }
+    var retainDuplicates = false
     var persistent: Bool { true }
     /// As Kafka Streams: half the retention, at least a minute.
     var segmentInterval: Int64 { max(retentionPeriod / 2, 60_000) }

@@ -13,10 +13,8 @@ public struct JoinWindows: Sendable, Equatable {
 
     /// Records up to `difference` apart, either way, accepting out-of-order records for `grace`.
     public static func ofTimeDifferenceAndGrace(_ difference: Duration, grace: Duration) throws -> JoinWindows {
-        let ms = difference.wholeMilliseconds
-        guard ms >= 0 else { throw WindowDefinitionError("JoinWindows: time difference must be zero or more (got \(ms) ms)") }
-        let graceMs = grace.wholeMilliseconds
-        guard graceMs >= 0 else { throw WindowDefinitionError("JoinWindows: grace period must be zero or more (got \(graceMs) ms)") }
+        let ms = try milliseconds(difference, "time difference", of: "JoinWindows", positive: false)
+        let graceMs = try milliseconds(grace, "grace period", of: "JoinWindows", positive: false)
         return JoinWindows(beforeMs: ms, afterMs: ms, graceMs: graceMs)
     }
 

@@ -5,7 +5,8 @@ public struct WindowDefinitionError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-private func milliseconds(_ duration: Duration, _ what: String, of owner: String, positive: Bool) throws -> Int64 {
+/// `duration` in whole ms, or an error naming the window kind and parameter when it is out of range.
+func milliseconds(_ duration: Duration, _ what: String, of owner: String, positive: Bool) throws -> Int64 {
     let ms = duration.wholeMilliseconds
     if positive ? ms <= 0 : ms < 0 {
         throw WindowDefinitionError("\(owner): \(what) must be \(positive ? "positive" : "zero or more") (got \(ms) ms)")

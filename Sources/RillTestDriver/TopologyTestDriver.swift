@@ -32,6 +32,8 @@ public final class TopologyTestDriver {
     private var readPositions: [String: Int] = [:]
     private var wallClockMs: Int64
     private var closed = false
+    /// The global tables by topic, with their stores: piped records update them directly.
+    private var globalTables: [String: (definition: GlobalTableDefinition, store: any StateStore)] = [:]
     /// The record cache of the driver's tasks; flushed after every piped record, as Kafka Streams'
     /// driver commits after each one.
     private let cache: RecordCache?
@@ -62,6 +64,14 @@ public final class TopologyTestDriver {
             .appendingPathComponent("rill-test-driver-\(UUID().uuidString)").path
         let cache = config.cacheMaxBytes > 0 ? RecordCache(maxBytes: config.cacheMaxBytes) : nil
         self.cache = cache
+        var globalStores: [String: any StateStore] = [:]
+        for table in topology.globalTables {
+            let name = table.storeBuilder.name
+            let store = try table.openStore(
+                directory: "\(self.stateDirectory)/\(config.applicationID)/global/\(name)", persistentStores: .rocksDB)
+            globalStores[name] = store
+            globalTables[table.topic] = (table, store)
+        }
         for index in topology.subtopologies.indices {
             for partition in 0..<partitions {
                 let taskID = TaskID(subtopology: index, partition: partition)
@@ -69,7 +79,7 @@ public final class TopologyTestDriver {
                     topology: topology, subtopology: index, partition: partition, config: config, collector: collector,
                     wallClock: { [unowned self] in self.wallClockMs }, logger: logger,
                     stateDirectory: "\(self.stateDirectory)/\(config.applicationID)/\(taskID)",
-                    persistentStores: .rocksDB, cache: cache)
+                    persistentStores: .rocksDB, cache: cache, globalStores: globalStores)
                 tasks.append(task)
                 for topic in task.inputTopics { taskByTopic[topic, default: [:]][partition] = task }
             }
@@ -97,9 +107,9 @@ public final class TopologyTestDriver {
         _ topic: String, keySerde: Serde<K>, valueSerde: Serde<V>, startTimestamp: Int64? = nil,
         autoAdvance: Duration = .zero
     ) throws -> TestInputTopic<K, V> {
-        guard taskByTopic[topic] != nil else {
+        guard taskByTopic[topic] != nil || globalTables[topic] != nil else {
             throw TestDriverError(
-                "topic '\(topic)' is not read by the topology (it reads \(taskByTopic.keys.sorted()))")
+                "topic '\(topic)' is not read by the topology (it reads \((Array(taskByTopic.keys) + Array(globalTables.keys)).sorted()))")
         }
         return TestInputTopic(
             driver: self, topic: topic, keySerde: keySerde, valueSerde: valueSerde,
@@ -131,7 +141,8 @@ public final class TopologyTestDriver {
 
     /// The store named `name` of the task for `partition` (with one partition, of the one task that has it).
     public func stateStore(named name: String, partition: Int32 = 0) -> (any StateStore)? {
-        tasks.lazy.filter { $0.id.partition == partition }.compactMap { $0.store(named: name) }.first
+        if let global = globalTables.values.first(where: { $0.store.name == name }) { return global.store }
+        return tasks.lazy.filter { $0.id.partition == partition }.compactMap { $0.store(named: name) }.first
     }
 
     /// The key-value store named `name`, typed; fails when there is none or its types differ.
@@ -191,6 +202,7 @@ public final class TopologyTestDriver {
         guard !closed else { return }
         closed = true
         for task in tasks { task.close() }
+        for global in globalTables.values { global.store.close() }
         if ownsStateDirectory { try? FileManager.default.removeItem(atPath: stateDirectory) }
     }
 
@@ -215,6 +227,13 @@ public final class TopologyTestDriver {
         let offsetKey = "\(topic)-\(partition)"
         let offset = inputOffsets[offsetKey, default: 0]
         inputOffsets[offsetKey] = offset + 1
+        if let global = globalTables[topic] {
+            try global.definition.apply(
+                global.store,
+                RawRecord(topic: topic, partition: partition, offset: offset, timestamp: timestamp, key: key, value: value,
+                          headers: headers))
+            return
+        }
         try process(
             RawRecord(topic: topic, partition: partition, offset: offset, timestamp: timestamp, key: key, value: value,
                       headers: headers))

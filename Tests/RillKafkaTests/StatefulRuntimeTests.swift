@@ -206,4 +206,55 @@ final class StatefulRuntimeTests: XCTestCase {
             try admin.partitionCounts(topics: ["wc-words-repartition", "wc-totals-changelog"], timeoutMs: 5_000),
             ["wc-words-repartition": 2, "wc-totals-changelog": 2])
     }
+
+    func testAGlobalTableIsRestoredBeforeProcessingAndFollowedAfterwards() throws {
+        try broker.createTopic("global-products", partitions: 1)
+        try broker.createTopic("global-orders", partitions: 3)
+        try broker.createTopic("global-named", partitions: 3)
+        let producer = try KafkaProducer(config: KafkaClientConfig(["bootstrap.servers": broker.bootstrapServers]))
+        func send(_ topic: String, _ key: String, _ value: String) throws {
+            try producer.send(topic: topic, partition: nil, key: Array(key.utf8), value: Array(value.utf8), timestamp: nil, headers: Headers())
+        }
+        for n in 0..<200 { try send("global-products", "p\(n)", "product \(n)") }
+        try producer.flush(timeoutMs: 10_000)
+        let builder = StreamsBuilder()
+        let products = builder.globalTable("global-products", Consumed(.string, .string), materialized: .as("products"))
+        builder.stream("global-orders", Consumed(.string, .string))
+            .join(products, keySelector: { _, product in product }, joiner: { _, name in name })
+            .to("global-named", Produced(.string, .string))
+        var config = testConfig("global-app", broker.bootstrapServers, commitIntervalMs: 100)
+        config.stateDir = stateDir
+        let streams = try KafkaStreams(try builder.build(), config: config)
+        try streams.start()
+        defer { streams.close() }
+        // Orders for products loaded before the start: the table was read whole first.
+        for n in 0..<3 { try send("global-orders", "o\(n)", "p\(n * 50)") }
+        try producer.flush(timeoutMs: 10_000)
+        let consumer = try KafkaConsumer(
+            config: KafkaClientConfig(["bootstrap.servers": broker.bootstrapServers, "group.id": "check-\(UUID().uuidString)"]))
+        defer { consumer.close() }
+        try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<3).map { (TopicPartition(topic: "global-named", partition: $0), Int64(-2)) }))
+        func read(_ count: Int) throws -> Set<String> {
+            var values: Set<String> = []
+            let deadline = Date().addingTimeInterval(30)
+            while values.count < count && Date() < deadline {
+                for record in try consumer.poll(max: 100, timeoutMs: 100) { values.insert(String(decoding: record.value ?? [], as: UTF8.self)) }
+            }
+            return values
+        }
+        XCTAssertEqual(try read(3), ["product 0", "product 50", "product 100"])
+        // An update of the global topic reaches the table while the application runs.
+        try send("global-products", "p7", "renamed 7")
+        try producer.flush(timeoutMs: 10_000)
+        let store = "\(stateDir)/global-app/global/products"
+        XCTAssertTrue(FileManager.default.fileExists(atPath: store + "/CURRENT"), "the global table is in RocksDB")
+        var seen: Set<String> = []
+        let deadline = Date().addingTimeInterval(30)
+        while !seen.contains("renamed 7") && Date() < deadline {
+            try send("global-orders", "o-late", "p7")
+            try producer.flush(timeoutMs: 10_000)
+            seen.formUnion(try read(1))
+        }
+        XCTAssertTrue(seen.contains("renamed 7"), "\(seen)")
+    }
 }

@@ -92,9 +92,12 @@ public struct StoreContext {
     let cache: RecordCache?
     /// The timestamp of the record being processed, for cache entries.
     let timestamp: () -> Int64
+    /// Whether several threads use the store (a global table's): its storage is then locked.
+    var concurrent = false
 
     /// Puts the changelog and the cache, as configured, in front of `storage`.
     func layer(_ storage: any BytesKeyValueStore, _ options: StoreOptions) -> StoreLayers {
+        let storage: any BytesKeyValueStore = concurrent ? LockedBytesStore(storage) : storage
         let logged: any BytesKeyValueStore = changelog.map { ChangeLoggingKeyValueStore(storage, log: $0) } ?? storage
         guard options.cachingEnabled, let cache else { return StoreLayers(front: logged, caching: nil) }
         let caching = CachingBytesStore(logged, cache: cache, timestamp: timestamp)

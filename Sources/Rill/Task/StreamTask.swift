@@ -31,7 +31,8 @@ package final class StreamTask {
     package init(
         topology: Topology, subtopology: Int, partition: Int32, config: StreamsConfig,
         collector: RecordCollector, wallClock: @escaping () -> Int64, logger: Logger, stateDirectory: String? = nil,
-        persistentStores: PersistentStoreFactory = .inMemory, cache: RecordCache? = nil
+        persistentStores: PersistentStoreFactory = .inMemory, cache: RecordCache? = nil,
+        globalStores: [String: any StateStore] = [:]
     ) throws {
         self.cache = cache
         self.persistentStores = persistentStores
@@ -42,6 +43,7 @@ package final class StreamTask {
         state = TaskState(
             applicationID: config.applicationID, taskID: id, config: config, logger: taskLogger,
             collector: collector, wallClock: wallClock, internalTopics: Set(topology.internalTopics.keys))
+        state.globalStores = globalStores
         // Children first (nodes were added parents first), so every node is made with its children.
         var childrenByParent: [String: [String]] = [:]
         for name in names {

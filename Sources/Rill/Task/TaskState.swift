@@ -23,6 +23,8 @@ package final class TaskState {
 
     /// The task's stores by name, and the stores each processor may use.
     var stores: [String: any StateStore] = [:]
+    /// The global tables' stores of the application instance, by name (shared by every task).
+    var globalStores: [String: any StateStore] = [:]
     /// State that several nodes of the task share (e.g. the two sides of a stream–stream join), by name.
     var shared: [String: AnyObject] = [:]
     var storesByNode: [String: Set<String>] = [:]

@@ -298,6 +298,17 @@ public final class Topology: @unchecked Sendable {
         }
     }
 
+    /// The global tables: each application instance reads their topics whole into its own store.
+    package private(set) var globalTables: [GlobalTableDefinition] = []
+
+    func addGlobalTable(_ definition: GlobalTableDefinition) throws {
+        let name = definition.storeBuilder.name
+        guard !stores.contains(where: { $0.builder.name == name }), !globalTables.contains(where: { $0.storeBuilder.name == name }) else {
+            throw TopologyError("state store '\(name)' is added twice: store names must be unique")
+        }
+        globalTables.append(definition)
+    }
+
     /// The joins whose inputs must be co-partitioned, each with the nodes feeding its sides.
     package private(set) var copartitionedJoins: [(join: String, sides: [String])] = []
 

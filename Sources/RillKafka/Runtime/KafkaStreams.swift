@@ -34,6 +34,7 @@ public final class KafkaStreams: @unchecked Sendable {
     private struct Shared {
         var state: State = .created
         var threads: [StreamThread] = []
+        var globalThread: GlobalStreamThread?
         var failure: Error?
         var listener: (@Sendable (State, State) -> Void)?
         var restoreListener: (any StateRestoreListener)?
@@ -144,6 +145,14 @@ public final class KafkaStreams: @unchecked Sendable {
         }
         do {
             try prepareTopics()
+            var globalStores: [String: any StateStore] = [:]
+            if !topology.globalTables.isEmpty {
+                let global = try GlobalStreamThread(
+                    topology: topology, config: config, consumerConfig: consumerConfig, logger: logger)
+                shared.withLock { $0.globalThread = global }
+                try global.start(timeoutMs: Int32(clamping: config.startupTimeoutMs))
+                globalStores = global.stores
+            }
             var threads: [StreamThread] = []
             let restoreListener = shared.withLock { $0.restoreListener }
             for index in 0..<max(1, config.numStreamThreads) {
@@ -151,6 +160,7 @@ public final class KafkaStreams: @unchecked Sendable {
                     try StreamThread(
                         index: index, topology: topology, config: config, consumerConfig: consumerConfig,
                         producerConfig: producerConfig, logger: logger, restoreListener: restoreListener,
+                        globalStores: globalStores,
                         onStateChange: { [weak self] _, _ in self?.threadStateChanged() },
                         onFailure: { [weak self] thread, error in self?.threadFailed(thread, error) }))
             }
@@ -179,6 +189,7 @@ public final class KafkaStreams: @unchecked Sendable {
             logger.warning("Stream thread \(thread.name) did not stop within \(timeout)")
             allStopped = false
         }
+        shared.withLock { $0.globalThread }?.stop(timeout: timeout)
         if state == .pendingShutdown { transition(to: .notRunning) }
         return allStopped
     }
@@ -240,7 +251,7 @@ public final class KafkaStreams: @unchecked Sendable {
         }
         let app = config.applicationID
         let internalNames = Set(topology.internalTopics.keys)
-        let sources = topology.sourceTopics.filter { !internalNames.contains($0) }
+        let sources = topology.sourceTopics.filter { !internalNames.contains($0) } + topology.globalTables.map(\.topic)
         let missingSources = Array(Set(sources.filter { existing[$0] == nil })).sorted()
         guard missingSources.isEmpty else {
             throw RuntimeError.missingSourceTopics(missingSources, servers: config.bootstrapServers)

@@ -34,6 +34,8 @@ final class StreamThread: @unchecked Sendable {
     private var taskByPartition: [TopicPartition: (task: RunningTask, queue: PartitionQueue)] = [:]
     private var lastCommit = ContinuousClock.now
     private let commitInterval: Duration
+    /// The global tables' stores, shared by every task.
+    private let globalStores: [String: any StateStore]
     /// The thread's share of `statestore.cache.max.bytes` (`nil` when caching is off).
     private let cache: RecordCache?
 
@@ -47,6 +49,7 @@ final class StreamThread: @unchecked Sendable {
     init(
         index: Int, topology: Topology, config: StreamsConfig, consumerConfig: KafkaClientConfig,
         producerConfig: KafkaClientConfig, logger: Logger, restoreListener: (any StateRestoreListener)?,
+        globalStores: [String: any StateStore] = [:],
         onStateChange: @escaping @Sendable (StreamThread, State) -> Void,
         onFailure: @escaping @Sendable (StreamThread, Error) -> Void
     ) throws {
@@ -65,6 +68,7 @@ final class StreamThread: @unchecked Sendable {
         restoreConfig["client.id"] = "\(name)-restore-consumer"
         restoreConsumer = try KafkaConsumer(config: restoreConfig, logger: threadLogger)
         self.restoreListener = restoreListener
+        self.globalStores = globalStores
         producer = try KafkaProducer(config: producerConfig, logger: threadLogger)
         collector = ProducerCollector(producer: producer)
         self.onStateChange = onStateChange
@@ -327,7 +331,7 @@ final class StreamThread: @unchecked Sendable {
                     topology: topology, subtopology: subtopology, partition: partition.partition, config: config,
                     collector: collector, wallClock: { Int64(Date().timeIntervalSince1970 * 1000) }, logger: logger,
                     stateDirectory: "\(config.stateDir)/\(config.applicationID)/\(id)",
-                    persistentStores: .rocksDB, cache: cache)
+                    persistentStores: .rocksDB, cache: cache, globalStores: globalStores)
                 running = RunningTask(task: task)
                 tasks[id] = running
                 created.append(running)

@@ -22,6 +22,10 @@ if arguments.contains("--memory-only") {
     print(report.summary())
     exit(0)
 }
+if arguments.contains("--join-only") {
+    try JoinBenchmark.run(count: count, tableRows: count / 10, report: &report)
+    exit(0)
+}
 if arguments.contains("--store-only") {
     try StateBenchmarks.storeAPI(count: count, report: &report)
     exit(0)
@@ -42,6 +46,7 @@ if arguments.contains("--state-only") {
 } else if !arguments.contains("--in-process-only") {
     try BrokerBenchmarks.run(count: count, rounds: quick ? 1 : 3, report: &report)
     try StateBenchmarks.run(count: count, report: &report)
+    try JoinBenchmark.run(count: count, tableRows: count / 10, report: &report)
     try MemoryBenchmark.run(count: quick ? 500_000 : 5_000_000, report: &report)
 }
 print(report.summary())

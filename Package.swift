@@ -65,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "WindowedCountWorker", dependencies: ["Rill", "RillKafka", .product(name: "Logging", package: "swift-log")],
             path: "Tests/WindowedCountWorker"),
-        .testTarget(name: "RillKafkaTests", dependencies: ["Rill", "RillKafka", "RillRocksDB", "CRdKafka"]),
+        .testTarget(name: "RillKafkaTests", dependencies: ["Rill", "RillKafka", "RillRocksDB", "RillTestDriver", "CRdKafka"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -68,3 +68,52 @@ final class StreamStreamJoinTests: XCTestCase {
         }
     }
 }
+
+/// The stream–stream join table of Kafka Streams' documentation (DSL API, "Semantics of stream-stream
+/// joins"): one key, a 15 s window with 5 s of grace, timestamps in seconds, null values ignored.
+final class DocumentedStreamStreamJoinTests: XCTestCase {
+    func run(_ kind: StreamStreamJoinTests.Kind) throws -> [String] {
+        let builder = StreamsBuilder()
+        let left = builder.stream("left", Consumed(.string, Serde<String>.string.optional))
+        let right = builder.stream("right", Consumed(.string, Serde<String>.string.optional))
+        let windows = try JoinWindows.ofTimeDifferenceAndGrace(.seconds(15), grace: .seconds(5))
+        let render: @Sendable (String??, String??) -> String = { l, r in "[\((l ?? nil) ?? "null"), \((r ?? nil) ?? "null")]" }
+        let joined: KStream<String, String>
+        switch kind {
+        case .inner: joined = left.join(right, windows: windows) { l, r in render(l, r) }
+        case .left: joined = left.leftJoin(right, windows: windows) { l, r in render(l, r) }
+        case .outer: joined = left.outerJoin(right, windows: windows) { l, r in render(l, r) }
+        }
+        joined.to("out", Produced(.string, .string))
+        let driver = try TopologyTestDriver(try builder.build())
+        defer { driver.close() }
+        var leftInput = try driver.createInputTopic("left", keySerde: .string, valueSerde: Serde<String>.string.optional)
+        var rightInput = try driver.createInputTopic("right", keySerde: .string, valueSerde: Serde<String>.string.optional)
+        let rows: [(second: Int64, left: Bool, value: String?)] = [
+            (1, true, nil), (2, false, nil), (3, true, "A"), (4, false, "a"), (5, true, "B"), (6, false, "b"),
+            (7, true, nil), (8, false, nil), (9, true, "C"), (10, false, "c"), (11, false, nil), (12, true, nil),
+            (13, false, nil), (14, false, "d"), (15, true, "D"), (40, true, "E"), (60, true, "F"), (80, false, "f"),
+            (100, true, "G"),
+        ]
+        for row in rows {
+            if row.left {
+                try leftInput.pipeInput(key: "k", value: row.value, timestamp: row.second * 1_000)
+            } else {
+                try rightInput.pipeInput(key: "k", value: row.value, timestamp: row.second * 1_000)
+            }
+        }
+        XCTAssertEqual(driver.metrics.dropped, 7, "the null values")
+        return try driver.createOutputTopic("out", keySerde: .string, valueSerde: .string).readValuesToList()
+    }
+
+    let joinedRows = [
+        "[A, a]", "[B, a]", "[A, b]", "[B, b]", "[C, a]", "[C, b]", "[A, c]", "[B, c]", "[C, c]",
+        "[A, d]", "[B, d]", "[C, d]", "[D, a]", "[D, b]", "[D, c]", "[D, d]",
+    ]
+
+    func testInnerJoin() throws { XCTAssertEqual(try run(.inner), joinedRows) }
+
+    func testLeftJoin() throws { XCTAssertEqual(try run(.left), joinedRows + ["[E, null]", "[F, null]"]) }
+
+    func testOuterJoin() throws { XCTAssertEqual(try run(.outer), joinedRows + ["[E, null]", "[F, null]", "[null, f]"]) }
+}

@@ -339,7 +339,7 @@ final class StreamStreamJoinNode<K, VThis, VOther, VR>: InputNode<K, VThis> {
     private func emitClosedUnmatched(streamTime: Int64) throws {
         guard let outerStore else { return }
         // Nothing can have closed yet unless the earliest waiting record's shortest window has.
-        guard time.minTime != .max, time.minTime + min(windows.afterMs, windows.beforeMs) + windows.graceMs < streamTime
+        guard time.minTime != .max, time.minTime + min(windows.afterMs, windows.beforeMs) + windows.graceMs <= streamTime
         else { return }
         var leftOpen = false
         var rightOpen = false
@@ -348,9 +348,10 @@ final class StreamStreamJoinNode<K, VThis, VOther, VR>: InputNode<K, VThis> {
         for entry in try outerStore.all().collect() {
             let entryTime = readBigEndian(entry.key, at: 0)
             let isLeftEntry = entry.key[8] == 0
-            // A left record's window closes `after` past it; a right record's, `before` past it.
+            // A left record's window ends `after` past it, a right record's `before` past it; like
+            // every window, it has closed once its end plus the grace is at most stream time.
             let closes = entryTime + (isLeftEntry ? windows.afterMs : windows.beforeMs) + windows.graceMs
-            if closes >= streamTime {
+            if closes > streamTime {
                 if isLeftEntry { leftOpen = true } else { rightOpen = true }
                 earliestOpen = min(earliestOpen, entryTime)
                 if leftOpen && rightOpen { break }

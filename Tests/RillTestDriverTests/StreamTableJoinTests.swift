@@ -83,3 +83,38 @@ final class StreamTableJoinTests: XCTestCase {
             [KeyValue("c1", "c1:call-1@North")])
     }
 }
+
+/// The stream–table join table of Kafka Streams' documentation (DSL API, "Semantics of stream-table
+/// joins"): one key, records in timestamp order; a null stream value is ignored, a null table value deletes.
+final class DocumentedStreamTableJoinTests: XCTestCase {
+    func run(left: Bool) throws -> [String] {
+        let builder = StreamsBuilder()
+        let table = builder.table("right", Consumed(.string, .string))
+        let stream = builder.stream("left", Consumed(.string, Serde<String>.string.optional))
+        let joined = left
+            ? stream.leftJoin(table, joiner: { l, r in "[\(l ?? "null"), \(r ?? "null")]" })
+            : stream.join(table, joiner: { l, r in "[\(l ?? "null"), \(r)]" })
+        joined.to("out", Produced(.string, .string))
+        let driver = try TopologyTestDriver(try builder.build())
+        defer { driver.close() }
+        var leftInput = try driver.createInputTopic("left", keySerde: .string, valueSerde: Serde<String>.string.optional)
+        var rightInput = try driver.createInputTopic("right", keySerde: .string, valueSerde: Serde<String>.string.optional)
+        let rows: [(time: Int64, left: Bool, value: String?)] = [
+            (1, true, nil), (2, false, nil), (3, true, "A"), (4, false, "a"), (5, true, "B"), (6, false, "b"),
+            (7, true, nil), (8, false, nil), (9, true, "C"), (10, false, "c"), (11, false, nil), (12, true, nil),
+            (13, false, nil), (14, false, "d"), (15, true, "D"),
+        ]
+        for row in rows {
+            if row.left {
+                try leftInput.pipeInput(key: "k", value: row.value, timestamp: row.time)
+            } else {
+                try rightInput.pipeInput(key: "k", value: row.value, timestamp: row.time)
+            }
+        }
+        return try driver.createOutputTopic("out", keySerde: .string, valueSerde: .string).readValuesToList()
+    }
+
+    func testInnerJoin() throws { XCTAssertEqual(try run(left: false), ["[B, a]", "[D, d]"]) }
+
+    func testLeftJoin() throws { XCTAssertEqual(try run(left: true), ["[A, null]", "[B, a]", "[C, null]", "[D, d]"]) }
+}

@@ -51,3 +51,55 @@ final class TableTableJoinTests: XCTestCase {
         XCTAssertEqual(try run(.outer), ["A+null", "A+a", "B+a", "B+b", "null+b", "tombstone", "null+c", "D+c"])
     }
 }
+
+/// The table–table join table of Kafka Streams' documentation (DSL API, "Semantics of table-table
+/// equi-joins"): one key, records in timestamp order, `null` = a tombstone (a deletion).
+final class DocumentedTableTableJoinTests: XCTestCase {
+    func run(_ kind: TableTableJoinTests.Kind) throws -> [String] {
+        let builder = StreamsBuilder()
+        let left = builder.table("left", Consumed(.string, .string))
+        let right = builder.table("right", Consumed(.string, .string))
+        let joined: KTable<String, String>
+        switch kind {
+        case .inner: joined = left.join(right) { l, r in "[\(l), \(r)]" }
+        case .left: joined = left.leftJoin(right) { l, r in "[\(l), \(r ?? "null")]" }
+        case .outer: joined = left.outerJoin(right) { l, r in "[\(l ?? "null"), \(r ?? "null")]" }
+        }
+        joined.toStream().to("out", Produced(.string, Serde<String>.string.optional))
+        let driver = try TopologyTestDriver(try builder.build())
+        defer { driver.close() }
+        var leftInput = try driver.createInputTopic("left", keySerde: .string, valueSerde: Serde<String>.string.optional)
+        var rightInput = try driver.createInputTopic("right", keySerde: .string, valueSerde: Serde<String>.string.optional)
+        let rows: [(time: Int64, left: Bool, value: String?)] = [
+            (1, true, nil), (2, false, nil), (3, true, "A"), (4, false, "a"), (5, true, "B"), (6, false, "b"),
+            (7, true, nil), (8, false, nil), (9, true, "C"), (10, false, "c"), (11, false, nil), (12, true, nil),
+            (13, false, nil), (14, false, "d"), (15, true, "D"),
+        ]
+        for row in rows {
+            if row.left {
+                try leftInput.pipeInput(key: "k", value: row.value, timestamp: row.time)
+            } else {
+                try rightInput.pipeInput(key: "k", value: row.value, timestamp: row.time)
+            }
+        }
+        return try driver.createOutputTopic("out", keySerde: .string, valueSerde: Serde<String>.string.optional)
+            .readValuesToList().map { $0 ?? "null" }
+    }
+
+    func testInnerJoin() throws {
+        XCTAssertEqual(try run(.inner), ["[A, a]", "[B, a]", "[B, b]", "null", "[C, c]", "null", "[D, d]"])
+    }
+
+    func testLeftJoin() throws {
+        XCTAssertEqual(
+            try run(.left),
+            ["[A, null]", "[A, a]", "[B, a]", "[B, b]", "null", "[C, null]", "[C, c]", "[C, null]", "null", "[D, d]"])
+    }
+
+    func testOuterJoin() throws {
+        XCTAssertEqual(
+            try run(.outer),
+            ["[A, null]", "[A, a]", "[B, a]", "[B, b]", "[null, b]", "null", "[C, null]", "[C, c]", "[C, null]", "null",
+             "[null, d]", "[D, d]"])
+    }
+}

@@ -87,21 +87,9 @@ final class DocumentedStreamStreamJoinTests: XCTestCase {
         joined.to("out", Produced(.string, .string))
         let driver = try TopologyTestDriver(try builder.build())
         defer { driver.close() }
-        var leftInput = try driver.createInputTopic("left", keySerde: .string, valueSerde: Serde<String>.string.optional)
-        var rightInput = try driver.createInputTopic("right", keySerde: .string, valueSerde: Serde<String>.string.optional)
-        let rows: [(second: Int64, left: Bool, value: String?)] = [
-            (1, true, nil), (2, false, nil), (3, true, "A"), (4, false, "a"), (5, true, "B"), (6, false, "b"),
-            (7, true, nil), (8, false, nil), (9, true, "C"), (10, false, "c"), (11, false, nil), (12, true, nil),
-            (13, false, nil), (14, false, "d"), (15, true, "D"), (40, true, "E"), (60, true, "F"), (80, false, "f"),
-            (100, true, "G"),
-        ]
-        for row in rows {
-            if row.left {
-                try leftInput.pipeInput(key: "k", value: row.value, timestamp: row.second * 1_000)
-            } else {
-                try rightInput.pipeInput(key: "k", value: row.value, timestamp: row.second * 1_000)
-            }
-        }
+        // The table goes on past the window: E, F and G find nothing; f neither.
+        let later: [(time: Int64, left: Bool, value: String?)] = [(40, true, "E"), (60, true, "F"), (80, false, "f"), (100, true, "G")]
+        try DocumentedJoinTimeline.pipe(DocumentedJoinTimeline.rows + later, into: driver, scale: 1_000)
         XCTAssertEqual(driver.metrics.dropped, 7, "the null values")
         return try driver.createOutputTopic("out", keySerde: .string, valueSerde: .string).readValuesToList()
     }

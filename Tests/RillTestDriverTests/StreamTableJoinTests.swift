@@ -97,20 +97,7 @@ final class DocumentedStreamTableJoinTests: XCTestCase {
         joined.to("out", Produced(.string, .string))
         let driver = try TopologyTestDriver(try builder.build())
         defer { driver.close() }
-        var leftInput = try driver.createInputTopic("left", keySerde: .string, valueSerde: Serde<String>.string.optional)
-        var rightInput = try driver.createInputTopic("right", keySerde: .string, valueSerde: Serde<String>.string.optional)
-        let rows: [(time: Int64, left: Bool, value: String?)] = [
-            (1, true, nil), (2, false, nil), (3, true, "A"), (4, false, "a"), (5, true, "B"), (6, false, "b"),
-            (7, true, nil), (8, false, nil), (9, true, "C"), (10, false, "c"), (11, false, nil), (12, true, nil),
-            (13, false, nil), (14, false, "d"), (15, true, "D"),
-        ]
-        for row in rows {
-            if row.left {
-                try leftInput.pipeInput(key: "k", value: row.value, timestamp: row.time)
-            } else {
-                try rightInput.pipeInput(key: "k", value: row.value, timestamp: row.time)
-            }
-        }
+        try DocumentedJoinTimeline.pipe(into: driver)
         return try driver.createOutputTopic("out", keySerde: .string, valueSerde: .string).readValuesToList()
     }
 

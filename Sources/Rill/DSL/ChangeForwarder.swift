@@ -37,8 +37,6 @@ class TableNode<KIn, VIn, KOut, VA, Store: CachedStore>: InputNode<KIn, VIn> {
     let downstream: Downstream<KOut, Change<VA>>
     let storeName: String
     private let decoder: Decoder
-    /// Whether the input types can hold null at all (checked once, not per record).
-    private let inputMayBeNull = KIn.self is any OptionalValue.Type || VIn.self is any OptionalValue.Type
     private(set) var store: Store!
     private(set) var forwarder: ChangeForwarder<KOut, VA>!
 
@@ -52,15 +50,6 @@ class TableNode<KIn, VIn, KOut, VA, Store: CachedStore>: InputNode<KIn, VIn> {
     override func initialize() throws {
         store = try task.store(storeName, as: Store.self)
         forwarder = ChangeForwarder(downstream, store: store, decode: decoder(store))
-    }
-
-    /// Whether the record has a null key or value, which aggregations skip and count, as Kafka Streams does.
-    @inline(__always)
-    func skipsNull(_ record: Record<KIn, VIn>) -> Bool {
-        guard inputMayBeNull, isNull(record.key) || isNull(record.value) else { return false }
-        task.metrics.droppedRecords += 1
-        task.logger.debug("Skipping record with a null key or value in \(name)")
-        return true
     }
 }
 

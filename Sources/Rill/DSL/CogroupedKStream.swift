@@ -49,11 +49,7 @@ public struct CogroupedKStream<K, VA> {
     ) -> KTable<K, VA> {
         let storeName = materialized.storeName ?? builder.newName("COGROUPKSTREAM-AGGREGATE-STATE-STORE-")
         let keySerde = materialized.keySerde ?? keySerde
-        var store = Stores.keyValueStoreBuilder(
-            materialized.storeSupplier ?? DefaultDSLStoreSupplier(name: storeName), keySerde: TableSerde(keySerde, storeName, "key"),
-            valueSerde: Serde<ValueAndTimestamp<VA>>.timestamped(TableSerde(materialized.valueSerde, storeName, "value")))
-        store.options = materialized.storeOptions
-        builder.addStateStore(store)
+        builder.addStateStore(materialized.tableStore(storeName, keySerde: keySerde, valueSerde: materialized.valueSerde))
         var repartitions = 0
         let processors = inputs.map { input in input(storeName, &repartitions, initializer) }
         // The aggregating processors share the store; their changes merge into one table.

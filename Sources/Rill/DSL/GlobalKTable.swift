@@ -29,9 +29,7 @@ extension StreamsBuilder {
         let storeName = materialized.storeName ?? newName("\(topic)-STATE-STORE-")
         let keySerde = TableSerde(materialized.keySerde ?? consumed.keySerde, storeName, "key")
         let valueSerde = TableSerde(materialized.valueSerde ?? consumed.valueSerde, storeName, "value")
-        var store = Stores.keyValueStoreBuilder(
-            materialized.storeSupplier ?? DefaultDSLStoreSupplier(name: storeName), keySerde: keySerde,
-            valueSerde: Serde<ValueAndTimestamp<V>>.timestamped(valueSerde))
+        var store = materialized.tableStore(storeName, keySerde: keySerde, valueSerde: valueSerde)
         // The topic is the table's log: no changelog, no cache.
         store.options.loggingEnabled = false
         store.options.cachingEnabled = false

@@ -88,7 +88,6 @@ final class StreamTableJoinNode<K, V, VT, VR>: InputNode<K, V> {
     let left: Bool
     let joiner: @Sendable (V, VT?) throws -> VR
     private var store: TypedKeyValueStore<K, ValueAndTimestamp<VT>>!
-    private let inputMayBeNull = K.self is any OptionalValue.Type || V.self is any OptionalValue.Type
 
     init(name: String, context: NodeContext, storeName: String, left: Bool, joiner: @escaping @Sendable (V, VT?) throws -> VR) throws {
         downstream = try Downstream(context.children, parent: name)
@@ -103,12 +102,7 @@ final class StreamTableJoinNode<K, V, VT, VR>: InputNode<K, V> {
     }
 
     override func process(_ record: Record<K, V>) throws {
-        // Kafka Streams drops (and counts) stream records with a null key or value.
-        if inputMayBeNull, isNull(record.key) || isNull(record.value) {
-            task.metrics.droppedRecords += 1
-            task.logger.debug("Skipping record with a null key or value in \(name)")
-            return
-        }
+        guard !skipsNull(record) else { return }
         let other = try store.get(record.key)?.value
         guard other != nil || left else { return }
         let joined = try userCode(self) { try joiner(record.value, other) }

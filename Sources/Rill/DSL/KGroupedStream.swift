@@ -51,14 +51,7 @@ public struct KGroupedStream<K, V> {
         let keySerde = materialized.keySerde ?? keySerde
         return addAggregation(
             named: named, storeName: materialized.storeName, keySerde: keySerde, valueSerde: materialized.valueSerde,
-            store: { storeName in
-                var builder = Stores.keyValueStoreBuilder(
-                    materialized.storeSupplier ?? DefaultDSLStoreSupplier(name: storeName),
-                    keySerde: TableSerde(keySerde, storeName, "key"),
-                    valueSerde: Serde<ValueAndTimestamp<VA>>.timestamped(TableSerde(materialized.valueSerde, storeName, "value")))
-                builder.options = materialized.storeOptions
-                return builder
-            },
+            store: { storeName in materialized.tableStore(storeName, keySerde: keySerde, valueSerde: materialized.valueSerde) },
             node: { processorName, storeName, context in
                 try AggregateNode<K, V, VA>(
                     name: processorName, context: context, storeName: storeName, step: step)

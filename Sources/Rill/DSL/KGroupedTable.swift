@@ -59,11 +59,7 @@ public struct KGroupedTable<K, V> {
         let processorName = builder.name(named, prefix: "KTABLE-AGGREGATE-")
         let input = changes.repartitioned(through: name ?? storeName, keySerde: keySerde, valueSerde: valueSerde.map(Serde.change))
         let keySerde = materialized.keySerde ?? keySerde
-        var store = Stores.keyValueStoreBuilder(
-            materialized.storeSupplier ?? DefaultDSLStoreSupplier(name: storeName), keySerde: TableSerde(keySerde, storeName, "key"),
-            valueSerde: Serde<ValueAndTimestamp<VA>>.timestamped(TableSerde(materialized.valueSerde, storeName, "value")))
-        store.options = materialized.storeOptions
-        builder.addStateStore(store)
+        builder.addStateStore(materialized.tableStore(storeName, keySerde: keySerde, valueSerde: materialized.valueSerde))
         input.add(processorName, stores: [storeName], output: Record<K, Change<VA>>.self) { context in
             try TableAggregateNode<K, V, VA>(name: processorName, context: context, storeName: storeName, step: step)
         }

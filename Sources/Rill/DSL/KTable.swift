@@ -143,12 +143,7 @@ extension StreamsBuilder {
                 valueSerde: consumed.valueSerde?.optional, timestampExtractor: nil,
                 makeDecode: SourceNode<K?, V?>.decoder)
         }
-        var store = Stores.keyValueStoreBuilder(
-            materialized.storeSupplier ?? DefaultDSLStoreSupplier(name: storeName),
-            keySerde: TableSerde(keySerde, storeName, "key"),
-            valueSerde: Serde<ValueAndTimestamp<V>>.timestamped(TableSerde(valueSerde, storeName, "value")))
-        store.options = materialized.storeOptions
-        addStateStore(store)
+        addStateStore(materialized.tableStore(storeName, keySerde: keySerde, valueSerde: valueSerde))
         attempt {
             try topology.add(
                 Topology.Node(

@@ -102,6 +102,17 @@ public struct Materialized<K, V>: Sendable {
         return copy
     }
 
+    /// The timestamped key-value store of a DSL table named `storeName`: this supplier (or the
+    /// runtime's persistent store), `keySerde` and `valueSerde` (a missing one is an error naming
+    /// the store when it is used), and these options.
+    func tableStore(_ storeName: String, keySerde: Serde<K>?, valueSerde: Serde<V>?) -> KeyValueStoreBuilder<K, ValueAndTimestamp<V>> {
+        var store = Stores.keyValueStoreBuilder(
+            storeSupplier ?? DefaultDSLStoreSupplier(name: storeName), keySerde: TableSerde(keySerde, storeName, "key"),
+            valueSerde: Serde<ValueAndTimestamp<V>>.timestamped(TableSerde(valueSerde, storeName, "value")))
+        store.options = storeOptions
+        return store
+    }
+
     /// The store builder's options for this table.
     var storeOptions: StoreOptions {
         var options = StoreOptions()

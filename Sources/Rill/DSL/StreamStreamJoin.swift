@@ -153,7 +153,7 @@ extension KStream {
                     inputType: Record<K, V>.self, outputType: Record<K, VR>.self,
                     make: { context in
                         try StreamStreamJoinNode<K, V, VO, VR>(
-                            name: thisName, context: context, otherStore: otherStore, spec: spec, isLeft: true)
+                            name: thisName, context: context, otherStore: otherStore, side: spec.leftSide)
                     }))
             try builder.topology.add(
                 Topology.Node(
@@ -161,7 +161,7 @@ extension KStream {
                     inputType: Record<K, VO>.self, outputType: Record<K, VR>.self,
                     make: { context in
                         try StreamStreamJoinNode<K, VO, V, VR>(
-                            name: otherName, context: context, otherStore: thisStore, spec: spec, isLeft: false)
+                            name: otherName, context: context, otherStore: thisStore, side: spec.rightSide)
                     }))
         }
         let merged = KStream<K, VR>(builder: builder, name: thisName, keySerde: keySerde, valueSerde: nil, repartitionRequired: false)
@@ -198,6 +198,45 @@ final class StreamJoinSpec<K, V, VO, VR>: Sendable {
         self.otherValueSerde = otherValueSerde
         self.joiner = joiner
     }
+
+    /// Joins a waiting record of either side with `nil`: its bytes start with the side (0 = left).
+    private func joinUnmatched(_ key: [UInt8], _ value: [UInt8]) throws -> (K, VR)? {
+        guard let side = value.first else { return nil }
+        let payload = Array(value.dropFirst())
+        let recordKey = try keySerde.deserialize(key)
+        return side == 0
+            ? (recordKey, try joiner(try valueSerde.deserialize(payload), nil))
+            : (recordKey, try joiner(nil, try otherValueSerde.deserialize(payload)))
+    }
+
+    /// The left side's view: its records are `V`, the other side's `VO`.
+    var leftSide: StreamJoinSide<K, V, VO, VR> {
+        StreamJoinSide(
+            isLeft: true, isOuter: leftOuter, windows: windows, outerStore: outerStore, join: joiner,
+            encodeThis: { [valueSerde] in try valueSerde.serialize($0) ?? [] },
+            encodeKey: { [keySerde] in try keyBytes(keySerde, $0) }, joinUnmatched: joinUnmatched)
+    }
+
+    /// The right side's view: its records are `VO`, the other side's `V`.
+    var rightSide: StreamJoinSide<K, VO, V, VR> {
+        StreamJoinSide(
+            isLeft: false, isOuter: rightOuter, windows: windows, outerStore: outerStore,
+            join: { [joiner] this, other in try joiner(other, this) },
+            encodeThis: { [otherValueSerde] in try otherValueSerde.serialize($0) ?? [] },
+            encodeKey: { [keySerde] in try keyBytes(keySerde, $0) }, joinUnmatched: joinUnmatched)
+    }
+}
+
+/// One side of a stream–stream join, in its own types: this side's records against the other's.
+struct StreamJoinSide<K, VThis, VOther, VR> {
+    let isLeft: Bool
+    let isOuter: Bool
+    let windows: JoinWindows
+    let outerStore: String?
+    let join: (VThis?, VOther?) throws -> VR
+    let encodeThis: (VThis) throws -> [UInt8]
+    let encodeKey: (K) throws -> [UInt8]
+    let joinUnmatched: ([UInt8], [UInt8]) throws -> (K, VR)?
 }
 
 /// Keeps each record of one side in that side's window store, for the other side's lookups.
@@ -243,31 +282,17 @@ final class StreamStreamJoinNode<K, VThis, VOther, VR>: InputNode<K, VThis> {
     private var outerStore: TypedKeyValueStore<[UInt8], [UInt8]>?
     private var time: OuterJoinTime!
 
-    init<V, VO>(name: String, context: NodeContext, otherStore: String, spec: StreamJoinSpec<K, V, VO, VR>, isLeft: Bool) throws {
+    init(name: String, context: NodeContext, otherStore: String, side: StreamJoinSide<K, VThis, VOther, VR>) throws {
         downstream = try Downstream(context.children, parent: name)
         otherStoreName = otherStore
-        self.isLeft = isLeft
-        windows = spec.windows
-        isOuter = isLeft ? spec.leftOuter : spec.rightOuter
-        outerStoreName = spec.outerStore
-        let joiner = spec.joiner
-        if isLeft {
-            join = { this, other in try joiner(this as! V?, other as! VO?) }
-            encodeThis = { try spec.valueSerde.serialize($0 as! V) ?? [] }
-        } else {
-            join = { this, other in try joiner(other as! V?, this as! VO?) }
-            encodeThis = { try spec.otherValueSerde.serialize($0 as! VO) ?? [] }
-        }
-        encodeKey = { try keyBytes(spec.keySerde, $0) }
-        emitUnmatched = { key, value in
-            guard value.first != nil else { return nil }
-            let side = value[0]
-            let payload = Array(value.dropFirst())
-            let recordKey = try spec.keySerde.deserialize(key)
-            return side == 0
-                ? (recordKey, try joiner(try spec.valueSerde.deserialize(payload), nil))
-                : (recordKey, try joiner(nil, try spec.otherValueSerde.deserialize(payload)))
-        }
+        isLeft = side.isLeft
+        windows = side.windows
+        isOuter = side.isOuter
+        outerStoreName = side.outerStore
+        join = side.join
+        encodeThis = side.encodeThis
+        encodeKey = side.encodeKey
+        emitUnmatched = side.joinUnmatched
         super.init(name: name, task: context.task)
     }
 
@@ -292,11 +317,7 @@ final class StreamStreamJoinNode<K, VThis, VOther, VR>: InputNode<K, VThis> {
     private var after: Int64 { isLeft ? windows.afterMs : windows.beforeMs }
 
     override func process(_ record: Record<K, VThis>) throws {
-        guard !isNull(record.key), !isNull(record.value) else {
-            task.metrics.droppedRecords += 1
-            task.logger.debug("Skipping record with a null key or value in \(name)")
-            return
-        }
+        guard !skipsNull(record) else { return }
         let timestamp = record.timestamp
         let streamTime = task.streamTime
         if timestamp == streamTime, outerStore != nil { try emitClosedUnmatched(streamTime: streamTime) }

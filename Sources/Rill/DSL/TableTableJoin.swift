@@ -87,10 +87,7 @@ extension KTable {
         let name = builder.newName("KTABLE-MATERIALIZE-")
         let keySerde = materialized.keySerde ?? keySerde
         let valueSerde = materialized.valueSerde ?? valueSerde
-        var store = Stores.keyValueStoreBuilder(
-            materialized.storeSupplier ?? DefaultDSLStoreSupplier(name: storeName), keySerde: TableSerde(keySerde, storeName, "key"),
-            valueSerde: Serde<ValueAndTimestamp<V>>.timestamped(TableSerde(valueSerde, storeName, "value")))
-        store.options = materialized.storeOptions
+        var store = materialized.tableStore(storeName, keySerde: keySerde, valueSerde: valueSerde)
         store.options.cachingEnabled = false
         builder.addStateStore(store)
         addChangeProcessor(name, stores: [storeName], output: Record<K, Change<V>>.self) { context in

@@ -91,13 +91,7 @@ public struct TimeWindowedKStream<K, V> {
             named: named, storeName: materialized.storeName, keySerde: keySerde.map { .timeWindowed($0, windowSize: windowSize) },
             valueSerde: materialized.valueSerde,
             store: { storeName in
-                if retention < minimumRetention {
-                    builder.attempt {
-                        throw StateStoreError(
-                            store: storeName,
-                            message: "retention period (\(retention) ms) must be at least the window size plus grace (\(minimumRetention) ms)")
-                    }
-                }
+                builder.checkRetention(retention, atLeast: minimumRetention, "the window size plus grace", store: storeName)
                 let supplier = materialized.windowStoreSupplier
                     ?? DefaultDSLSegmentedSupplier(name: storeName, retentionPeriod: retention, windowSize: windowSize)
                 var store = Stores.windowStoreBuilder(
@@ -182,13 +176,7 @@ public struct SessionWindowedKStream<K, V> {
             named: named, storeName: materialized.storeName, keySerde: keySerde.map { .sessionWindowed($0) },
             valueSerde: materialized.valueSerde,
             store: { storeName in
-                if retention < minimumRetention {
-                    builder.attempt {
-                        throw StateStoreError(
-                            store: storeName,
-                            message: "retention period (\(retention) ms) must be at least the inactivity gap plus grace (\(minimumRetention) ms)")
-                    }
-                }
+                builder.checkRetention(retention, atLeast: minimumRetention, "the inactivity gap plus grace", store: storeName)
                 let supplier = materialized.sessionStoreSupplier
                     ?? DefaultDSLSegmentedSupplier(name: storeName, retentionPeriod: retention, windowSize: 0)
                 var store = Stores.sessionStoreBuilder(
@@ -451,5 +439,16 @@ final class SessionWindowAggregateNode<K, V, VA>: TableNode<K, V, Windowed<K>, V
         try forwarder.maybeForward(
             Windowed(record.key, merged), Change(newValue: new, oldValue: previous), timestamp: merged.end,
             headers: record.headers)
+    }
+}
+
+extension StreamsBuilder {
+    /// Records a build error naming `store` when its retention is shorter than its windows need.
+    func checkRetention(_ retention: Int64, atLeast minimum: Int64, _ what: String, store: String) {
+        guard retention < minimum else { return }
+        attempt {
+            throw StateStoreError(
+                store: store, message: "retention period (\(retention) ms) must be at least \(what) (\(minimum) ms)")
+        }
     }
 }

@@ -27,6 +27,34 @@ final class TopologyDescriptionTests: XCTestCase {
             """)
     }
 
+    func testAGlobalTableIsASubtopologyThatMakesNoTasks() throws {
+        let builder = StreamsBuilder()
+        let calls = builder.stream("calls", Consumed(.string, .string))
+        let clinics = builder.globalTable("clinics", Consumed(.string, .string))
+        calls.join(clinics, keySelector: { _, call in call }, joiner: { call, clinic in call + clinic })
+            .to("out", Produced(.string, .string))
+        XCTAssertEqual("\(try builder.build().describe())", """
+            Topologies:
+               Sub-topology: 0
+                Source: KSTREAM-SOURCE-0000000000 (topics: [calls])
+                  --> KSTREAM-JOIN-0000000004
+                Processor: KSTREAM-JOIN-0000000004 (stores: [])
+                  --> KSTREAM-SINK-0000000005
+                  <-- KSTREAM-SOURCE-0000000000
+                Sink: KSTREAM-SINK-0000000005 (topic: out)
+                  <-- KSTREAM-JOIN-0000000004
+
+              Sub-topology: 1 for global store (will not generate tasks)
+                Source: KSTREAM-SOURCE-0000000002 (topics: [clinics])
+                  --> KTABLE-SOURCE-0000000003
+                Processor: KTABLE-SOURCE-0000000003 (stores: [clinics-STATE-STORE-0000000001])
+                  --> none
+                  <-- KSTREAM-SOURCE-0000000002
+
+
+            """)
+    }
+
     func testRepartitionSplitsIntoTwoSubtopologies() throws {
         let builder = StreamsBuilder()
         builder.stream("in", Consumed(.string, .string))

@@ -17,6 +17,9 @@ public struct GlobalKTable<K, V> {
 package struct GlobalTableDefinition: Sendable {
     package let topic: String
     package let storeBuilder: any StoreBuilder
+    /// The names of its source and of the processor that fills the store, as Kafka Streams names them.
+    package let sourceName: String
+    package let processorName: String
     /// Applies one record of the topic to the store (a null value deletes).
     package let apply: @Sendable (any StateStore, RawRecord) throws -> Void
 }
@@ -33,7 +36,11 @@ extension StreamsBuilder {
         // The topic is the table's log: no changelog, no cache.
         store.options.loggingEnabled = false
         store.options.cachingEnabled = false
-        let definition = GlobalTableDefinition(topic: topic, storeBuilder: store) { store, raw in
+        let sourceName = consumed.name ?? newName("KSTREAM-SOURCE-")
+        let processorName = newName("KTABLE-SOURCE-")
+        let definition = GlobalTableDefinition(
+            topic: topic, storeBuilder: store, sourceName: sourceName, processorName: processorName
+        ) { store, raw in
             guard let table = store as? TypedKeyValueStore<K, ValueAndTimestamp<V>>, let keyBytes = raw.key else { return }
             let key = try keySerde.deserialize(keyBytes)
             try table.put(key, try raw.value.map { ValueAndTimestamp(try valueSerde.deserialize($0), timestamp: raw.timestamp) })

@@ -22,7 +22,16 @@ public struct TopologyDescription: Sendable, CustomStringConvertible {
         public let predecessors: [String]
     }
 
+    /// A global table's store, filled by a source and a processor of its own on every instance.
+    public struct GlobalStore: Sendable {
+        public let id: Int
+        public let source: Node
+        public let processor: Node
+    }
+
     public let subtopologies: [Subtopology]
+    /// Numbered after the sub-topologies.
+    public let globalStores: [GlobalStore]
 
     init(_ topology: Topology) {
         var result: [Subtopology] = []
@@ -56,6 +65,14 @@ public struct TopologyDescription: Sendable, CustomStringConvertible {
             result.append(Subtopology(id: id, nodes: nodes))
         }
         subtopologies = result
+        globalStores = topology.globalTables.enumerated().map { index, table in
+            GlobalStore(
+                id: result.count + index,
+                source: Node(name: table.sourceName, kind: .source(topics: [table.topic]), successors: [table.processorName], predecessors: []),
+                processor: Node(
+                    name: table.processorName, kind: .processor(stores: [table.storeBuilder.name]), successors: [],
+                    predecessors: [table.sourceName]))
+        }
     }
 
     /// The text Kafka Streams prints for `topology.describe()`.
@@ -66,6 +83,12 @@ public struct TopologyDescription: Sendable, CustomStringConvertible {
             for node in subtopology.nodes {
                 text += "    " + node.text + "\n"
             }
+            text += "\n"
+        }
+        for store in globalStores {
+            text += "  Sub-topology: \(store.id) for global store (will not generate tasks)\n"
+            text += "    " + store.source.text + "\n"
+            text += "    " + store.processor.text + "\n"
             text += "\n"
         }
         return text

@@ -25,8 +25,10 @@ public final class TopologyTestDriver {
     /// The task reading each partition of each input topic.
     private var taskByTopic: [String: [Int32: StreamTask]] = [:]
     private let collector: DriverCollector
-    /// The partition count of every topic: one task per partition per sub-topology.
+    /// The partition count of topics not named in ``topicPartitions``.
     public let partitions: Int32
+    /// Partition counts of particular topics (input and output topics, as the brokers name them).
+    public let topicPartitions: [String: Int32]
     private var outputs: [String: [RawRecord]] = [:]
     private var inputOffsets: [String: Int64] = [:]
     private var readPositions: [String: Int] = [:]
@@ -42,19 +44,35 @@ public final class TopologyTestDriver {
     private let ownsStateDirectory: Bool
 
     /// A driver for `topology`. Every topic has `partitions` partitions (1 by default, as Kafka
-    /// Streams' driver): one task per partition of each sub-topology, piped records and repartitioned
-    /// ones routed by Kafka's default partitioner (murmur2 of the key; records without a key go round
-    /// robin) unless a partition is given. Persistent stores live in `stateDirectory`, by default a new
+    /// Streams' driver) unless `topicPartitions` gives it another count; internal topics get the
+    /// counts the runtime would give them. Each sub-topology has one task per partition of its
+    /// largest input topic. Piped records and those the topology writes are routed by Kafka's
+    /// default partitioner (murmur2 of the key; records without a key go round robin) unless a
+    /// partition is given. Joins of topics with different counts fail with the runtime's
+    /// ``CopartitioningError``. Persistent stores live in `stateDirectory`, by default a new
     /// temporary directory that ``close()`` removes.
     public init(
         _ topology: Topology, config: StreamsConfig = StreamsConfig(applicationID: "test-driver"),
-        partitions: Int32 = 1, initialWallClockTime: Int64 = 0, stateDirectory: String? = nil,
-        logger: Logger = Logger(label: "rill.test-driver")
+        partitions: Int32 = 1, topicPartitions: [String: Int32] = [:], initialWallClockTime: Int64 = 0,
+        stateDirectory: String? = nil, logger: Logger = Logger(label: "rill.test-driver")
     ) throws {
         try topology.validate()
-        guard partitions >= 1 else { throw TestDriverError("partitions must be at least 1 (got \(partitions))") }
+        for (topic, count) in topicPartitions.merging(["": partitions], uniquingKeysWith: { a, _ in a }) where count < 1 {
+            throw TestDriverError(topic.isEmpty ? "partitions must be at least 1 (got \(count))" : "topic '\(topic)' must have at least 1 partition (got \(count))")
+        }
         self.partitions = partitions
-        collector = DriverCollector(partitions: partitions)
+        self.topicPartitions = topicPartitions
+        // Every topic the topology reads, raw names: sources as given, internal topics as the runtime sizes them.
+        let app = config.applicationID
+        var sourceCounts: [String: Int32] = [:]
+        for topic in topology.sourceTopics where topology.internalTopics[topic] == nil {
+            sourceCounts[topic] = topicPartitions[topic] ?? partitions
+        }
+        let counts = sourceCounts.merging(topology.internalTopicPartitions(sourcePartitions: sourceCounts)) { a, _ in a }
+        try topology.checkCopartitioning(counts, applicationID: app)
+        var resolvedCounts = topicPartitions
+        for (topic, count) in counts { resolvedCounts[topology.resolvedTopic(topic, applicationID: app)] = count }
+        collector = DriverCollector(partitions: partitions, topicPartitions: resolvedCounts)
         self.topology = topology
         self.config = config
         self.logger = logger
@@ -73,7 +91,7 @@ public final class TopologyTestDriver {
             globalTables[table.topic] = (table, store)
         }
         for index in topology.subtopologies.indices {
-            for partition in 0..<partitions {
+            for partition in 0..<topology.taskCount(ofSubtopology: index, partitions: counts) {
                 let taskID = TaskID(subtopology: index, partition: partition)
                 let task = try StreamTask(
                     topology: topology, subtopology: index, partition: partition, config: config, collector: collector,
@@ -81,7 +99,9 @@ public final class TopologyTestDriver {
                     stateDirectory: "\(self.stateDirectory)/\(config.applicationID)/\(taskID)",
                     persistentStores: .rocksDB, cache: cache, globalStores: globalStores)
                 tasks.append(task)
-                for topic in task.inputTopics { taskByTopic[topic, default: [:]][partition] = task }
+                for topic in task.inputTopics where partition < collector.partitionCount(of: topic) {
+                    taskByTopic[topic, default: [:]][partition] = task
+                }
             }
         }
         for task in tasks { try task.initialize() }
@@ -220,9 +240,10 @@ public final class TopologyTestDriver {
 
     func pipe(topic: String, key: [UInt8]?, value: [UInt8]?, timestamp: Int64, headers: Headers, partition: Int32? = nil) throws {
         guard !closed else { throw TestDriverError("the driver is closed") }
-        let partition = partition ?? collector.partition(key: key)
-        guard (0..<partitions).contains(partition) else {
-            throw TestDriverError("partition \(partition) of topic '\(topic)' does not exist (the driver has \(partitions))")
+        let count = collector.partitionCount(of: topic)
+        let partition = partition ?? collector.partition(key: key, count: count)
+        guard (0..<count).contains(partition) else {
+            throw TestDriverError("partition \(partition) of topic '\(topic)' does not exist (it has \(count))")
         }
         let offsetKey = "\(topic)-\(partition)"
         let offset = inputOffsets[offsetKey, default: 0]
@@ -241,12 +262,19 @@ public final class TopologyTestDriver {
         try commit()
     }
 
-    /// Writes the record caches through (what they forward is processed too), as a commit would.
+    /// Writes the record caches through (what they forward is processed too), as a commit would,
+    /// until nothing is left in them: what one task's flush sends through an internal topic can
+    /// fill the cache of a task flushed before it (a foreign-key join's result).
     private func commit() throws {
         guard cache != nil else { return }
-        for task in tasks {
-            try task.flushCaches()
-            try drain()
+        var flushedSomething = true
+        while flushedSomething {
+            flushedSomething = false
+            for task in tasks {
+                try task.flushCaches()
+                flushedSomething = flushedSomething || !collector.pending.isEmpty
+                try drain()
+            }
         }
     }
 
@@ -299,25 +327,33 @@ public final class TopologyTestDriver {
 /// Catches what sinks send, in order, choosing partitions as the runtime's producer does.
 final class DriverCollector: RecordCollector {
     var pending: [RawRecord] = []
+    /// The count of topics not in `topicPartitions`.
     let partitions: Int32
+    /// Counts of particular topics, as the brokers name them.
+    let topicPartitions: [String: Int32]
     private var nextUnkeyed: Int32 = 0
 
-    init(partitions: Int32) { self.partitions = partitions }
+    init(partitions: Int32, topicPartitions: [String: Int32]) {
+        self.partitions = partitions
+        self.topicPartitions = topicPartitions
+    }
+
+    func partitionCount(of topic: String) -> Int32 { topicPartitions[topic] ?? partitions }
 
     /// Kafka's default partitioner: murmur2 of the key; records without a key go round robin.
-    func partition(key: [UInt8]?) -> Int32 {
-        if let key { return DefaultPartitioner.partition(key: key, count: partitions) }
-        defer { nextUnkeyed = (nextUnkeyed + 1) % partitions }
-        return nextUnkeyed
+    func partition(key: [UInt8]?, count: Int32) -> Int32 {
+        if let key { return DefaultPartitioner.partition(key: key, count: count) }
+        defer { nextUnkeyed = nextUnkeyed == .max ? 0 : nextUnkeyed + 1 }
+        return nextUnkeyed % count
     }
 
     func send(topic: String, partition: Int32?, key: [UInt8]?, value: [UInt8]?, timestamp: Int64, headers: Headers) throws {
         pending.append(
-            RawRecord(topic: topic, partition: partition ?? self.partition(key: key), offset: -1, timestamp: timestamp,
-                      key: key, value: value, headers: headers))
+            RawRecord(topic: topic, partition: partition ?? self.partition(key: key, count: partitionCount(of: topic)),
+                      offset: -1, timestamp: timestamp, key: key, value: value, headers: headers))
     }
 
-    func partitionCount(topic: String) throws -> Int32 { partitions }
+    func partitionCount(topic: String) throws -> Int32 { partitionCount(of: topic) }
 }
 
 /// Misuse of the test driver; the message names the topic at fault.

@@ -12,7 +12,11 @@ final class JoinRuntimeTests: XCTestCase {
 
     override func setUpWithError() throws {
         broker = try DevBrokerProcess(topics: [
-            "st-calls:4", "st-clinics:4", "st-out:4", "ss-left:4", "ss-right:4", "ss-out:4",
+            "st-calls:4", "st-clinics:4", "st-out:4", "ss-left:4", "ss-right:4", "ss-out:4", "fk-orders:4",
+            "fk-customers:3", "fk-out:4",
+            // What the foreign-key join's 3-partition side needs (a dev-broker auto-creates topics with 4).
+            "fk-by-customer-subscription-registration-topic:3", "fk-by-customer-subscription-store-changelog:3",
+            "fk-customer-rows-changelog:3", "cp-calls:4", "cp-clinics:3", "cp-out:4",
         ])
         stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("rill-joins-\(UUID().uuidString)").path
     }
@@ -125,5 +129,70 @@ final class JoinRuntimeTests: XCTestCase {
         try streams.start()
         defer { streams.close() }
         XCTAssertEqual(try readValues("ss-out", count: expected.count).sorted(), expected)
+    }
+
+    /// A foreign-key join needs no co-partitioning: orders on 4 partitions join customers on 3,
+    /// through subscription and response topics the runtime creates, and every order's last result
+    /// is its final customer's name, however the two sides' updates interleave.
+    func testAForeignKeyJoinAcrossPartitionCountsConvergesToTheJoinOfTheFinalRows() throws {
+        let builder = StreamsBuilder()
+        let customerTable = builder.table("fk-customers", Consumed(.string, .string), materialized: .as("customer-rows"))
+        builder.table("fk-orders", Consumed(.string, .string))
+            .join(customerTable, foreignKey: { order in String(order.split(separator: ":")[0]) }, named: "by-customer") { order, name in "\(order)@\(name)" }
+            .toStream().to("fk-out", Produced(.string, Serde<String>.string.optional))
+        let streams = try KafkaStreams(try builder.build(), config: config("fk"))
+        try streams.start()
+        defer { streams.close() }
+
+        var customers: [String: String] = [:]
+        var orders: [String: String] = [:]
+        let firstCustomers = (0..<10).map { (key: "c\($0)", value: "name\($0)", timestamp: Int64(1)) }
+        let firstOrders = (0..<50).map { (key: "o\($0)", value: "c\($0 % 12):item\($0)", timestamp: Int64(2)) }
+        let renamed = (0..<5).map { (key: "c\($0)", value: "renamed\($0)", timestamp: Int64(3)) }
+        let moved = (0..<10).map { (key: "o\($0)", value: "c\(($0 + 1) % 10):moved\($0)", timestamp: Int64(4)) }
+        for batch in [firstCustomers, renamed] { for record in batch { customers[record.key] = record.value } }
+        for batch in [firstOrders, moved] { for record in batch { orders[record.key] = record.value } }
+        try produce("fk-customers", firstCustomers)
+        try produce("fk-orders", firstOrders)
+        try produce("fk-customers", renamed)
+        try produce("fk-orders", moved)
+
+        // The reference: a plain join of the final rows (orders of c10 and c11 have no customer).
+        var expected: [String: String] = [:]
+        for (key, order) in orders {
+            if let name = customers[String(order.split(separator: ":")[0])] { expected[key] = "\(order)@\(name)" }
+        }
+        XCTAssertEqual(expected.count, 42)
+
+        let consumer = try KafkaConsumer(
+            config: KafkaClientConfig(["bootstrap.servers": broker.bootstrapServers, "group.id": "check-\(UUID().uuidString)"]))
+        defer { consumer.close() }
+        try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<4).map { (TopicPartition(topic: "fk-out", partition: $0), Int64(-2)) }))
+        var latest: [String: String] = [:]
+        let deadline = Date().addingTimeInterval(60)
+        while latest != expected && Date() < deadline {
+            for record in try consumer.poll(max: 500, timeoutMs: 100) {
+                let key = String(decoding: record.key ?? [], as: UTF8.self)
+                latest[key] = record.value.map { String(decoding: $0, as: UTF8.self) }
+            }
+        }
+        XCTAssertEqual(latest, expected)
+    }
+
+    func testAJoinOfTopicsWithFourAndThreePartitionsFailsToStartNamingThem() throws {
+        let builder = StreamsBuilder()
+        let clinics = builder.table("cp-clinics", Consumed(.string, .string), materialized: .as("cp-clinics"))
+        builder.stream("cp-calls", Consumed(.string, .string))
+            .join(clinics, joiner: { call, clinic in call + clinic }, .as("enrich"))
+            .to("cp-out", Produced(.string, .string))
+        let streams = try KafkaStreams(try builder.build(), config: config("cp"))
+        XCTAssertThrowsError(try streams.start()) { error in
+            XCTAssertEqual(
+                "\(error)",
+                "Join 'enrich' needs co-partitioned inputs, but the topics have different partition counts: "
+                    + "'cp-calls' (4), 'cp-clinics' (3). Give them the same number of partitions, or repartition one side.")
+        }
+        XCTAssertEqual(streams.state, .error)
+        streams.close()
     }
 }

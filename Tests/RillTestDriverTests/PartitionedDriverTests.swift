@@ -61,6 +61,66 @@ final class PartitionedDriverTests: XCTestCase {
         XCTAssertEqual(try run(4), one)
     }
 
+    func testAJoinOfTopicsWithDifferentPartitionCountsFailsAsOnTheRuntime() throws {
+        let builder = StreamsBuilder()
+        let clinics = builder.table("clinics", Consumed(.string, .string), materialized: .as("clinics"))
+        builder.stream("calls", Consumed(.string, .string))
+            .join(clinics, joiner: { call, clinic in call + clinic }, .as("enrich"))
+            .to("out", Produced(.string, .string))
+        let topology = try builder.build()
+        XCTAssertThrowsError(try TopologyTestDriver(topology, partitions: 4, topicPartitions: ["clinics": 3])) { error in
+            XCTAssertEqual(error as? CopartitioningError, CopartitioningError(join: "enrich", partitions: ["calls": 4, "clinics": 3]))
+            XCTAssertTrue("\(error)".contains("'calls' (4), 'clinics' (3)"), "\(error)")
+        }
+        // The stream rekeyed first is repartitioned into a topic with the table's count.
+        let rekeyed = StreamsBuilder()
+        let table = rekeyed.table("clinics", Consumed(.string, .string), materialized: .as("clinics"))
+        rekeyed.stream("calls", Consumed(.string, .string))
+            .selectKey { _, call in call }
+            .join(table, joiner: { call, clinic in call + clinic }, Joined(keySerde: .string, valueSerde: .string, name: "enrich"))
+            .to("out", Produced(.string, .string))
+        let driver = try TopologyTestDriver(try rekeyed.build(), partitions: 4, topicPartitions: ["clinics": 3])
+        defer { driver.close() }
+        var clinics3 = try driver.createInputTopic("clinics", keySerde: .string, valueSerde: .string)
+        var calls = try driver.createInputTopic("calls", keySerde: .string, valueSerde: .string)
+        XCTAssertThrowsError(try clinics3.pipeInput(key: "c", value: "C", timestamp: 0, partition: 3))
+        for n in 0..<12 { try clinics3.pipeInput(key: "c\(n)", value: "C\(n)", timestamp: 0) }
+        for n in 0..<12 { try calls.pipeInput(key: "k\(n)", value: "c\(n)", timestamp: 1) }
+        let out = try driver.createOutputTopic("out", keySerde: .string, valueSerde: .string).readRecordsToList()
+        XCTAssertEqual(out.map(\.value).sorted(), (0..<12).map { "c\($0)C\($0)" }.sorted())
+        XCTAssertEqual(Set(out.compactMap(\.partition)), [0, 1, 2, 3], "the output topic keeps 4 partitions")
+    }
+
+    func testAForeignKeyJoinAcrossPartitionCountsMatchesOnePartition() throws {
+        func run(_ counts: [String: Int32]) throws -> [String: String] {
+            let builder = StreamsBuilder()
+            let customers = builder.table("customers", Consumed(.string, .string))
+            builder.table("orders", Consumed(.string, .string))
+                .leftJoin(customers, foreignKey: { order in String(order.split(separator: ":")[0]) }) { order, name in
+                    "\(order)@\(name ?? "null")"
+                }
+                .toStream().to("out", Produced(.string, Serde<String>.string.optional))
+            let driver = try TopologyTestDriver(try builder.build(), topicPartitions: counts)
+            defer { driver.close() }
+            var customerInput = try driver.createInputTopic("customers", keySerde: .string, valueSerde: .string)
+            var orderInput = try driver.createInputTopic("orders", keySerde: .string, valueSerde: .string)
+            for n in 0..<30 {
+                try customerInput.pipeInput(key: "c\(n % 7)", value: "name\(n)", timestamp: Int64(n))
+                try orderInput.pipeInput(key: "o\(n % 11)", value: "c\((n * 5) % 9):item\(n)", timestamp: Int64(n))
+            }
+            var latest: [String: String] = [:]
+            for record in try driver.createOutputTopic("out", keySerde: .string, valueSerde: Serde<String>.string.optional)
+                .readKeyValuesToList()
+            {
+                latest[record.key] = record.value
+            }
+            return latest
+        }
+        let one = try run([:])
+        XCTAssertEqual(one.count, 11)
+        XCTAssertEqual(try run(["orders": 4, "customers": 3]), one)
+    }
+
     func testPipedRecordsGoWhereKafkasDefaultPartitionerPutsThem() throws {
         // Kafka's own murmur2 vectors (UtilsTest.testMurmur2).
         XCTAssertEqual(DefaultPartitioner.murmur2(Array("21".utf8)), -973_932_308)

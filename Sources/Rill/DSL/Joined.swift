@@ -69,15 +69,21 @@ extension KTable {
     }
 }
 
-/// Keeps a table's rows in a store as they change, and passes the changes on.
+/// Keeps a table's rows in a store as they change, and passes the changes on; with
+/// `readsOldValues`, each change's old value is the one the store held (for a table whose updates
+/// don't carry it).
 final class MaterializeNode<K, V>: TableNode<K, Change<V>, K, V, TypedKeyValueStore<K, ValueAndTimestamp<V>>> {
-    init(name: String, context: NodeContext, storeName: String) throws {
+    let readsOldValues: Bool
+
+    init(name: String, context: NodeContext, storeName: String, readsOldValues: Bool = false) throws {
+        self.readsOldValues = readsOldValues
         try super.init(name: name, context: context, storeName: storeName) { $0.changeDecoder() }
     }
 
     override func process(_ record: Record<K, Change<V>>) throws {
+        let old = readsOldValues ? try store.get(record.key)?.value : record.value.oldValue
         try store.put(record.key, record.value.newValue.map { ValueAndTimestamp($0, timestamp: record.timestamp) })
-        try downstream.forward(record)
+        try downstream.forward(record.withValue(Change(newValue: record.value.newValue, oldValue: old)))
     }
 }
 

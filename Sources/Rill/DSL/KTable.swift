@@ -19,6 +19,9 @@ public struct KTable<K, V> {
     /// The grace period of the windows that keyed this table, for a windowed aggregation's result
     /// (``suppress(_:named:)`` closes windows with it).
     var windowGraceMs: Int64? = nil
+    /// Whether the table's updates carry the rows' old values (a foreign-key join's unstored
+    /// result does not), which regrouping needs to subtract rows from their old groups.
+    var oldValuesKnown = true
 
     /// The stream of the table's updates: each new value, or `nil` when a row is deleted.
     public func toStream(named: Named? = nil) -> KStream<K, V?> {
@@ -55,7 +58,8 @@ public struct KTable<K, V> {
                 try node.downstream.forward(record.withValue(change))
             }
         }
-        return KTable(builder: builder, name: name, keySerde: keySerde, valueSerde: valueSerde, storeName: nil)
+        return KTable(
+            builder: builder, name: name, keySerde: keySerde, valueSerde: valueSerde, storeName: nil, oldValuesKnown: oldValuesKnown)
     }
 
     /// Each row's value mapped by `mapper` (deletions stay deletions).
@@ -79,7 +83,8 @@ public struct KTable<K, V> {
                     record.withValue(Change(newValue: try map(record.value.newValue), oldValue: try map(record.value.oldValue))))
             }
         }
-        return KTable<K, VR>(builder: builder, name: name, keySerde: keySerde, valueSerde: valueSerde, storeName: nil)
+        return KTable<K, VR>(
+            builder: builder, name: name, keySerde: keySerde, valueSerde: valueSerde, storeName: nil, oldValuesKnown: oldValuesKnown)
     }
 
     /// Regroups the table's rows by a new key for aggregation. Each update repartitions as a removal
@@ -89,6 +94,11 @@ public struct KTable<K, V> {
         _ selector: @escaping @Sendable (K, V) throws -> KeyValue<KR, VR>, _ grouped: Grouped<KR, VR> = Grouped()
     ) -> KGroupedTable<KR, VR> {
         let name = builder.name(nil, prefix: "KTABLE-SELECT-")
+        if !oldValuesKnown {
+            builder.topology.recordDeferred(
+                TopologyError(
+                    "'\(self.name)' can't be regrouped: its updates carry no old values to subtract (materialize the foreign-key join that makes it, with a value serde)"))
+        }
         addChangeProcessor(name, output: Record<KR, Change<VR>>.self) { context in
             try StatelessNode<K, Change<V>, KR, Change<VR>>(name: name, context: context) { node, record in
                 // Removal first, so a row that stays in its group is subtracted before it is added again.

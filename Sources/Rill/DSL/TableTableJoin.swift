@@ -90,8 +90,9 @@ extension KTable {
         var store = materialized.tableStore(storeName, keySerde: keySerde, valueSerde: valueSerde)
         store.options.cachingEnabled = false
         builder.addStateStore(store)
+        let readsOldValues = !oldValuesKnown
         addChangeProcessor(name, stores: [storeName], output: Record<K, Change<V>>.self) { context in
-            try MaterializeNode<K, V>(name: name, context: context, storeName: storeName)
+            try MaterializeNode<K, V>(name: name, context: context, storeName: storeName, readsOldValues: readsOldValues)
         }
         return KTable(builder: builder, name: name, keySerde: keySerde, valueSerde: valueSerde, storeName: storeName)
     }

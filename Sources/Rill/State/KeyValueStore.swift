@@ -94,6 +94,9 @@ final class TypedKeyValueStore<K, V>: KeyValueStore, RestorableStore, CachedStor
 
     func get(_ key: K) throws -> V? { try codec.value(inner.get(codec.keyBytes(key))) }
 
+    /// The value under a key that is already serialized.
+    func get(keyBytes: [UInt8]) throws -> V? { try codec.value(inner.get(keyBytes)) }
+
     func put(_ key: K, _ value: V?) throws { try inner.put(codec.keyBytes(key), codec.valueBytes(value)) }
 
     func putIfAbsent(_ key: K, _ value: V) throws -> V? {

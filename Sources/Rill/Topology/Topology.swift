@@ -375,32 +375,34 @@ func resolve<T>(_ given: Serde<T>?, _ configured: AnySerde?, node: String, part:
 }
 
 extension Topology {
-    /// The partition count of each internal topic (raw names): its fixed count, else the largest
-    /// count among the topics read by the sub-topology that writes it.
+    /// The partition count of each internal topic (raw names): its fixed count; else, for a topic
+    /// feeding a join, the count of the join's other inputs; else the largest count among the
+    /// topics read by the sub-topology that writes it.
     package func internalTopicPartitions(sourcePartitions: [String: Int32]) -> [String: Int32] {
         var counts = sourcePartitions
         var result: [String: Int32] = [:]
-        // A repartition topic feeding a join gets the partition count of the join's other inputs.
-        for group in copartitionGroups {
-            let topics = group.sides.flatMap { $0 }
-            let external = topics.filter { internalTopics[$0] == nil }.compactMap { counts[$0] }
-            guard let count = external.max() else { continue }
-            for topic in topics where internalTopics[topic] != nil && internalTopics[topic]?.partitions == nil && result[topic] == nil {
-                result[topic] = count
-                counts[topic] = count
+        for topic in internalTopics.values {
+            if let fixed = topic.partitions {
+                result[topic.name] = fixed
+                counts[topic.name] = fixed
             }
         }
         let groups = subtopologies
         var changed = true
         while changed {
             changed = false
-            for topic in internalTopics.values where result[topic.name] == nil {
-                if let fixed = topic.partitions {
-                    result[topic.name] = fixed
-                    counts[topic.name] = fixed
+            // A topic feeding a join takes the partition count its co-partitioned inputs already have.
+            for group in copartitionGroups {
+                let topics = group.sides.flatMap { $0 }
+                guard let count = topics.compactMap({ counts[$0] }).max() else { continue }
+                for topic in topics where internalTopics[topic] != nil && result[topic] == nil {
+                    result[topic] = count
+                    counts[topic] = count
                     changed = true
-                    continue
                 }
+            }
+            if changed { continue }
+            for topic in internalTopics.values where result[topic.name] == nil {
                 // The sub-topologies with a sink writing this topic.
                 let writers = groups.filter { names in
                     names.contains { if case .sink(topic.name)? = node(named: $0)?.kind { return true } else { return false } }
@@ -415,5 +417,23 @@ extension Topology {
         }
         for topic in internalTopics.keys where result[topic] == nil { result[topic] = 1 }
         return result
+    }
+
+    /// Checks that the inputs of every join have one partition count; `partitions` has the count
+    /// of every topic the topology reads (raw names, internal ones included).
+    package func checkCopartitioning(_ partitions: [String: Int32], applicationID: String) throws {
+        for group in copartitionGroups {
+            let topics = Set(group.sides.flatMap { $0 })
+            let counts = Dictionary(uniqueKeysWithValues: topics.compactMap { topic in
+                partitions[topic].map { (resolvedTopic(topic, applicationID: applicationID), $0) }
+            })
+            if Set(counts.values).count > 1 { throw CopartitioningError(join: group.join, partitions: counts) }
+        }
+    }
+
+    /// The number of tasks of a sub-topology: the largest partition count among the topics it reads
+    /// (raw names in `partitions`); task `p` reads partition `p` of each topic that has one.
+    package func taskCount(ofSubtopology index: Int, partitions: [String: Int32]) -> Int32 {
+        sourceTopics(ofSubtopology: subtopologies[index]).compactMap { partitions[$0] }.max() ?? 1
     }
 }

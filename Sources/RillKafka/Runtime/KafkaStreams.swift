@@ -271,18 +271,11 @@ public final class KafkaStreams: @unchecked Sendable {
         }
         // A changelog has one partition per task of the sub-topology that owns its store.
         let allCounts = sourceCounts.merging(internalCounts) { a, _ in a }
-        for group in topology.copartitionGroups {
-            let topics = Set(group.sides.flatMap { $0 })
-            let counts = Dictionary(uniqueKeysWithValues: topics.compactMap { topic in
-                allCounts[topic].map { (topology.resolvedTopic(topic, applicationID: app), $0) }
-            })
-            if Set(counts.values).count > 1 { throw RuntimeError.notCopartitioned(join: group.join, partitions: counts) }
-        }
+        try topology.checkCopartitioning(allCounts, applicationID: app)
         for (builder, _) in topology.stores where builder.loggingEnabled {
             guard let subtopology = topology.subtopology(ofStore: builder.name) else { continue }
-            let inputs = topology.sourceTopics(ofSubtopology: topology.subtopologies[subtopology])
             let topic = Topology.changelogTopic(store: builder.name, applicationID: app)
-            wanted[topic] = inputs.compactMap { allCounts[$0] }.max() ?? 1
+            wanted[topic] = topology.taskCount(ofSubtopology: subtopology, partitions: allCounts)
             configs[topic] = builder.changelogConfig
         }
         let maxSource = sourceCounts.values.max() ?? 1

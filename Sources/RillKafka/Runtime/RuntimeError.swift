@@ -6,8 +6,6 @@ public enum RuntimeError: Error, CustomStringConvertible, Sendable {
     case missingSourceTopics([String], servers: String)
     case missingSinkTopics([String], servers: String)
     case internalTopicPartitions(topic: String, expected: Int32, actual: Int32)
-    /// The inputs of a join have different partition counts (topic name → count).
-    case notCopartitioned(join: String, partitions: [String: Int32])
     case invalidClientProperty(key: String, reason: String)
     case illegalState(String)
     case streamThreadDied(thread: String, reason: String)
@@ -25,10 +23,6 @@ public enum RuntimeError: Error, CustomStringConvertible, Sendable {
         case .internalTopicPartitions(let topic, let expected, let actual):
             return "Internal topic '\(topic)' has \(actual) partitions but needs \(expected): create it with \(expected) "
                 + "partitions before starting (on `rill dev-broker`: --topic \(topic):\(expected))"
-        case .notCopartitioned(let join, let partitions):
-            let listed = partitions.sorted { $0.key < $1.key }.map { "'\($0.key)' (\($0.value))" }.joined(separator: ", ")
-            return "Join '\(join)' needs co-partitioned inputs, but the topics have different partition counts: \(listed). "
-                + "Give them the same number of partitions, or repartition one side."
         case .invalidClientProperty(let key, let reason):
             return "Invalid configuration '\(key)': \(reason)"
         case .illegalState(let message):

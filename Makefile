@@ -1,4 +1,5 @@
-# Rill: `make demo` runs the demo on the embedded broker, `make test` runs the tests.
+# Rill: `make demo` runs the call-volume demo on the embedded broker (`make demo-funnel` the
+# appointment funnel's), `make test` runs the tests.
 # Both first install the system libraries they need when they are missing (Debian/Ubuntu).
 
 export PATH := $(PATH):/opt/swift/usr/bin
@@ -6,7 +7,7 @@ SWIFT ?= swift
 # g++ brings the C++ standard headers the RocksDB memory shim (Sources/CRocksDBMemory) compiles against.
 APT_PACKAGES := librdkafka-dev librocksdb-dev pkg-config g++
 
-.PHONY: deps build test demo bench describe clean
+.PHONY: deps build test demo demo-funnel bench describe clean
 
 deps:
 	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists rdkafka rocksdb \
@@ -24,8 +25,12 @@ test: deps
 	$(SWIFT) test
 
 demo: deps
-	$(SWIFT) build -c release --product rill
-	$$($(SWIFT) build -c release --show-bin-path)/rill demo
+	$(SWIFT) build -c release --product call-volume
+	$$($(SWIFT) build -c release --show-bin-path)/call-volume
+
+demo-funnel: deps
+	$(SWIFT) build -c release --product appointment-funnel
+	$$($(SWIFT) build -c release --show-bin-path)/appointment-funnel
 
 describe: deps
 	$(SWIFT) run rill describe

@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "RillKafka", targets: ["RillKafka"]),
         .library(name: "RillTestDriver", targets: ["RillTestDriver"]),
         .executable(name: "rill", targets: ["rill"]),
+        .executable(name: "call-volume", targets: ["call-volume"]),
+        .executable(name: "appointment-funnel", targets: ["appointment-funnel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -44,9 +46,25 @@ let package = Package(
         .executableTarget(
             name: "rill",
             dependencies: [
-                "Rill", "RillKafka",
+                "Rill", "RillKafka", "CallVolume", "AppointmentFunnel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+
+        // The sample apps: each a library with its topology, and an executable (worker or demo).
+        .target(name: "CallVolume", dependencies: ["Rill"], path: "Examples/CallVolume/CallVolume"),
+        .target(name: "AppointmentFunnel", dependencies: ["Rill"], path: "Examples/AppointmentFunnel/AppointmentFunnel"),
+        .target(
+            name: "ExampleSupport",
+            dependencies: [
+                "Rill", "RillKafka", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/Support"),
+        .executableTarget(
+            name: "call-volume", dependencies: ["CallVolume", "ExampleSupport", "RillKafka"], path: "Examples/CallVolume/App"),
+        .executableTarget(
+            name: "appointment-funnel", dependencies: ["AppointmentFunnel", "ExampleSupport", "RillKafka"],
+            path: "Examples/AppointmentFunnel/App"),
 
         // `make bench`: throughput against raw baselines, in one process run.
         .target(name: "MallocCounter", path: "Benchmarks/MallocCounter"),
@@ -66,6 +84,9 @@ let package = Package(
             name: "WindowedCountWorker", dependencies: ["Rill", "RillKafka", .product(name: "Logging", package: "swift-log")],
             path: "Tests/WindowedCountWorker"),
         .testTarget(name: "RillKafkaTests", dependencies: ["Rill", "RillKafka", "RillRocksDB", "RillTestDriver", "CRdKafka"]),
+        .testTarget(
+            name: "SampleAppTests",
+            dependencies: ["CallVolume", "AppointmentFunnel", "Rill", "RillKafka", "RillTestDriver", "ExampleSupport"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

@@ -1,12 +1,26 @@
+import AppointmentFunnel
 import ArgumentParser
+import CallVolume
 import Rill
 
-/// `rill describe`: prints the demo topology in Kafka Streams' text format.
+/// `rill describe`: prints a sample app's topology in Kafka Streams' text format.
 struct Describe: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the demo topology (sources, processors, sinks and sub-topologies).")
+        abstract: "Print a sample app's topology (sources, processors, sinks, stores and sub-topologies).")
+
+    enum App: String, ExpressibleByArgument, CaseIterable {
+        case callVolume = "call-volume"
+        case appointmentFunnel = "appointment-funnel"
+    }
+
+    @Argument(help: "The sample app: \(App.allCases.map(\.rawValue).joined(separator: " or ")).")
+    var app: App = .callVolume
 
     func run() throws {
-        print(try demoTopology().describe(), terminator: "")
+        let topology = switch app {
+        case .callVolume: try CallVolumeApp.topology()
+        case .appointmentFunnel: try AppointmentFunnelApp.topology()
+        }
+        print(topology.describe(), terminator: "")
     }
 }

@@ -6,5 +6,5 @@ struct RillCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rill",
         abstract: "Developer tools for Rill stream-processing applications.",
-        subcommands: [DevBroker.self, Demo.self, Describe.self])
+        subcommands: [DevBroker.self, Describe.self])
 }

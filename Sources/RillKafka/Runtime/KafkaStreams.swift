@@ -65,6 +65,8 @@ public final class KafkaStreams: @unchecked Sendable {
         var producer: [String: String] = ["linger.ms": "5"]
         if config.processingGuarantee == .exactlyOnceV2 {
             consumer["isolation.level"] = "read_committed"
+            logger.warning(
+                "processing.guarantee=exactly_once_v2: transactions are not implemented yet; output and offsets are committed at least once")
         }
         for (key, value) in config.clientProperties {
             if key.hasPrefix("consumer.") {
@@ -282,48 +284,35 @@ public final class KafkaStreams: @unchecked Sendable {
         for handling in [config.deserializationExceptionHandler, config.processingExceptionHandler] {
             if case .deadLetter(let topic) = handling, existing[topic] == nil { wanted[topic] = maxSource }
         }
-        try ensureTopics(wanted, configs: configs, existing: existing, admin: admin, timeout: timeout)
+        try TopicProvisioner(admin: admin, bootstrapServers: config.bootstrapServers, logger: logger, timeoutMs: timeout)
+            .ensure(wanted, configs: configs, existing: existing, internalPrefix: app + "-")
     }
 
-    /// Creates missing topics: through the in-process embedded broker when that is the cluster, else
-    /// with `CreateTopics`, else (a cluster with no controller, like the embedded broker seen from
-    /// another process) through the brokers' auto-creation. Then checks the partition counts: an
-    /// internal topic with another count than it needs is an error; other topics get a warning.
-    private func ensureTopics(
-        _ wanted: [String: Int32], configs: [String: [String: String]], existing: [String: Int32], admin: KafkaAdmin,
-        timeout: Int32
+    /// Creates those of `topics` that don't exist yet with the partition count of `source` (how
+    /// applications create their output and dead-letter topics before starting). Fails with
+    /// ``RuntimeError/missingSourceTopics(_:servers:)`` when `source` does not exist.
+    public static func createMissingTopics(
+        _ topics: [String], partitionsOf source: String, config: StreamsConfig,
+        logger: Logger = Logger(label: "rill.kafka.admin")
     ) throws {
-        for (topic, expected) in wanted.sorted(by: { $0.key < $1.key }) where topic.hasPrefix(config.applicationID + "-") {
-            if let actual = existing[topic], actual != expected {
-                throw RuntimeError.internalTopicPartitions(topic: topic, expected: expected, actual: actual)
-            }
+        var properties = ["bootstrap.servers": config.bootstrapServers]
+        for (key, value) in config.clientProperties where !key.hasPrefix("consumer.") && !key.hasPrefix("producer.") {
+            properties[key.hasPrefix("admin.") ? String(key.dropFirst("admin.".count)) : key] = value
         }
-        let missing = wanted.filter { existing[$0.key] == nil }
-        guard !missing.isEmpty else { return }
-        let topics = missing.map { NewTopic(name: $0.key, partitions: $0.value, configs: configs[$0.key] ?? [:]) }
-            .sorted { $0.name < $1.name }
-        logger.info("Creating topics \(topics.map { "\($0.name) (\($0.partitions) partitions)" })")
-        if let embedded = EmbeddedKafka.inProcess(at: config.bootstrapServers) {
-            try embedded.createTopics(topics, timeoutMs: timeout)
-        } else if try admin.canCreateTopics(timeoutMs: timeout) {
-            try admin.createTopics(topics, timeoutMs: timeout)
-        } else {
-            logger.warning("The cluster has no controller to create topics; relying on the brokers' topic auto-creation")
-            for topic in topics { try? admin.requestAutoCreation(of: topic.name, timeoutMs: timeout) }
+        let admin = try KafkaAdmin(config: KafkaClientConfig(properties), logger: logger)
+        let timeout = Int32(clamping: config.startupTimeoutMs)
+        let existing: [String: Int32]
+        do {
+            existing = try admin.listTopics(timeoutMs: timeout)
+        } catch {
+            throw RuntimeError.brokerUnreachable(
+                servers: config.bootstrapServers, timeoutMs: config.startupTimeoutMs, reason: "\(error)")
         }
-        let now = try admin.partitionCounts(topics: Array(missing.keys), timeoutMs: timeout)
-        for topic in topics {
-            guard let actual = now[topic.name] else {
-                throw RuntimeError.illegalState(
-                    "Could not create topic '\(topic.name)' on the brokers at \(config.bootstrapServers): "
-                        + "create it with \(topic.partitions) partitions")
-            }
-            guard actual != topic.partitions else { continue }
-            if topic.name.hasPrefix(config.applicationID + "-") {
-                throw RuntimeError.internalTopicPartitions(topic: topic.name, expected: topic.partitions, actual: actual)
-            }
-            logger.warning("Topic '\(topic.name)' has \(actual) partitions (wanted \(topic.partitions))")
+        guard let partitions = existing[source] else {
+            throw RuntimeError.missingSourceTopics([source], servers: config.bootstrapServers)
         }
+        try TopicProvisioner(admin: admin, bootstrapServers: config.bootstrapServers, logger: logger, timeoutMs: timeout)
+            .ensure(Dictionary(uniqueKeysWithValues: topics.map { ($0, partitions) }), configs: [:], existing: existing, internalPrefix: nil)
     }
 
     /// Sets every client property on a throwaway librdkafka configuration, so a bad key fails now, by name.

@@ -1,0 +1,64 @@
+import AppointmentFunnel
+import ArgumentParser
+import ExampleSupport
+import Logging
+
+/// `appointment-funnel`: per clinic, how many appointments reached each stage, as a worker or as a live demo.
+struct AppointmentFunnelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "appointment-funnel",
+        abstract: "Count appointments per clinic and stage (clinics, appointments -> appointment-funnel).",
+        discussion: """
+            With --bootstrap-servers, runs as a worker until SIGTERM or Ctrl-C. Without it, runs a demo: an \
+            embedded broker, generated clinics and appointments and a live view (q or Ctrl-C to stop).
+            """)
+
+    @OptionGroup var options: WorkerOptions
+
+    @Option(help: "Demo: new appointments per second.")
+    var rate: Int = 40
+
+    @Option(help: "Demo: stop after this many seconds (default: until q or Ctrl-C).")
+    var seconds: Int?
+
+    func validate() throws {
+        guard rate >= 1 else { throw ValidationError("--rate must be at least 1") }
+    }
+
+    func run() throws {
+        let topology = try AppointmentFunnelApp.topology()
+        if options.describe {
+            print(topology.describe(), terminator: "")
+            return
+        }
+        if let servers = options.bootstrapServers {
+            bootstrapLogging(level: .info)
+            var config = options.config(defaultApplicationID: "appointment-funnel", bootstrapServers: servers)
+            AppointmentFunnelApp.configure(&config)
+            let code = Worker.run(
+                topology, config: config, input: AppointmentFunnelApp.appointmentsTopic,
+                outputs: [AppointmentFunnelApp.funnelTopic, AppointmentFunnelApp.deadLetterTopic],
+                logger: Logger(label: "appointment-funnel"))
+            if code != 0 { throw ExitCode(code) }
+            return
+        }
+        bootstrapLogging(level: .error)
+        let demo = DemoRunner(
+            topics: [
+                AppointmentFunnelApp.clinicsTopic, AppointmentFunnelApp.appointmentsTopic, AppointmentFunnelApp.funnelTopic,
+                AppointmentFunnelApp.deadLetterTopic,
+            ],
+            seconds: seconds)
+        try demo.run(
+            topology: topology,
+            config: { servers in
+                var config = options.config(defaultApplicationID: "appointment-funnel-demo", bootstrapServers: servers)
+                AppointmentFunnelApp.configure(&config)
+                return config
+            },
+            generator: { servers in try AppointmentTraffic(bootstrapServers: servers, rate: rate) },
+            view: { servers in try FunnelView(bootstrapServers: servers, partitions: demo.partitions) })
+    }
+}
+
+AppointmentFunnelCommand.main()

@@ -1,0 +1,65 @@
+import ArgumentParser
+import CallVolume
+import ExampleSupport
+import Logging
+
+/// `call-volume`: inbound calls started per clinic per minute, as a worker or as a live demo.
+struct CallVolumeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "call-volume",
+        abstract: "Count inbound calls started per clinic per minute (calls -> call-volume, call-volume-final).",
+        discussion: """
+            With --bootstrap-servers, runs as a worker until SIGTERM or Ctrl-C. Without it, runs a demo: an \
+            embedded broker, generated call traffic and a live view (q or Ctrl-C to stop).
+            """)
+
+    @OptionGroup var options: WorkerOptions
+
+    @Option(help: "Demo: calls generated per second.")
+    var rate: Int = 400
+
+    @Option(help: "Demo: event-time minutes per wall-clock minute, so windows close while you watch.")
+    var speed: Int = 6
+
+    @Option(help: "Demo: stop after this many seconds (default: until q or Ctrl-C).")
+    var seconds: Int?
+
+    func validate() throws {
+        guard rate >= 1 else { throw ValidationError("--rate must be at least 1") }
+        guard speed >= 1 else { throw ValidationError("--speed must be at least 1") }
+    }
+
+    func run() throws {
+        let topology = try CallVolumeApp.topology()
+        if options.describe {
+            print(topology.describe(), terminator: "")
+            return
+        }
+        if let servers = options.bootstrapServers {
+            bootstrapLogging(level: .info)
+            var config = options.config(defaultApplicationID: "call-volume", bootstrapServers: servers)
+            CallVolumeApp.configure(&config)
+            let code = Worker.run(
+                topology, config: config, input: CallVolumeApp.inputTopic,
+                outputs: [CallVolumeApp.volumeTopic, CallVolumeApp.finalTopic, CallVolumeApp.deadLetterTopic],
+                logger: Logger(label: "call-volume"))
+            if code != 0 { throw ExitCode(code) }
+            return
+        }
+        bootstrapLogging(level: .error)
+        let demo = DemoRunner(
+            topics: [CallVolumeApp.inputTopic, CallVolumeApp.volumeTopic, CallVolumeApp.finalTopic, CallVolumeApp.deadLetterTopic],
+            seconds: seconds)
+        try demo.run(
+            topology: topology,
+            config: { servers in
+                var config = options.config(defaultApplicationID: "call-volume-demo", bootstrapServers: servers)
+                CallVolumeApp.configure(&config)
+                return config
+            },
+            generator: { servers in try CallTraffic(bootstrapServers: servers, rate: rate, speed: speed) },
+            view: { servers in try CallVolumeView(bootstrapServers: servers, partitions: demo.partitions) })
+    }
+}
+
+CallVolumeCommand.main()

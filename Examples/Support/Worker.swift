@@ -1,0 +1,87 @@
+import Foundation
+import Logging
+import Rill
+import RillKafka
+import Synchronization
+
+/// Runs a sample app as a worker: until SIGTERM or SIGINT, then commits, closes and exits 0.
+public enum Worker {
+    /// Exit codes: 0 after a clean shutdown, 2 when an input topic is missing, 1 for other failures.
+    public static func run(
+        _ topology: Topology, config: StreamsConfig, input: String, outputs: [String], logger: Logger
+    ) -> Int32 {
+        let stop = SignalWatch()
+        do {
+            try KafkaStreams.createMissingTopics(outputs, partitionsOf: input, config: config, logger: logger)
+            let streams = try KafkaStreams(topology, config: config, logger: logger)
+            do {
+                try streams.start()
+            } catch {
+                streams.close()
+                throw error
+            }
+            logger.info("\(config.applicationID) running against \(config.bootstrapServers); SIGTERM or Ctrl-C stops it")
+            while !stop.requested && streams.state != .error {
+                stop.wait(seconds: 0.2)
+            }
+            let failure = streams.failure
+            streams.close()
+            if let failure {
+                printError("\(config.applicationID) stopped: \(failure)")
+                return 1
+            }
+            logger.info("\(config.applicationID) stopped cleanly")
+            return 0
+        } catch RuntimeError.missingSourceTopics(let topics, let servers) {
+            printError(RuntimeError.missingSourceTopics(topics, servers: servers).description)
+            return 2
+        } catch {
+            printError("\(error)")
+            return 1
+        }
+    }
+}
+
+/// Turns SIGTERM and SIGINT into a flag that a loop polls.
+public final class SignalWatch: @unchecked Sendable {
+    private let flag = Atomic<Bool>(false)
+    private let semaphore = DispatchSemaphore(value: 0)
+    private var sources: [DispatchSourceSignal] = []
+
+    public init() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [self] in request() }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    public var requested: Bool { flag.load(ordering: .relaxed) }
+
+    /// Asks for a stop, as a signal would.
+    public func request() {
+        flag.store(true, ordering: .relaxed)
+        semaphore.signal()
+    }
+
+    /// Waits up to `seconds` for a stop request.
+    public func wait(seconds: Double) {
+        _ = semaphore.wait(timeout: .now() + seconds)
+    }
+}
+
+/// Writes `message` to standard error as `error: message`.
+public func printError(_ message: String) {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+}
+
+/// Logs to standard error at `level`, the label in front.
+public func bootstrapLogging(level: Logger.Level) {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+}

@@ -140,6 +140,14 @@ extension KTable {
 }
 
 /// Buffers a table's latest update per key and emits it when its time has expired.
+///
+/// Two clocks release entries, both safe from the record cache upstream, which may still hold a
+/// newer value of a buffered key:
+/// - on each update, the largest timestamp of the updates this node has received (Kafka Streams'
+///   rule): an update is written to the cache after every update flushed before it, so no newer
+///   value of a key can be waiting upstream once an update that late has arrived;
+/// - when the task commits, the task's stream time (and the wall clock, if asked for): the buffer's
+///   store is flushed after every store upstream, so their caches have written everything through.
 final class SuppressNode<K, V>: InputNode<K, Change<V>> {
     private struct Entry {
         var key: K
@@ -166,6 +174,10 @@ final class SuppressNode<K, V>: InputNode<K, Change<V>> {
     }
     private var nextSequence = 0
     private var bufferedBytes = 0
+    /// The largest timestamp among the updates received.
+    private var observedTime: Int64 = -1
+    /// The wall clock at the last wall-clock check (`closingOnWallClockTime`), -1 before any.
+    private var wallClockTime: Int64 = -1
 
     init(
         name: String, context: NodeContext, storeName: String, suppressed: Suppressed, durationMs: Int64,
@@ -198,9 +210,16 @@ final class SuppressNode<K, V>: InputNode<K, Change<V>> {
             insert(entry.key, Entry(key: try keySerde.deserialize(entry.key), value: value, time: time, timestamp: timestamp,
                                     sequence: 0, bytes: entry.key.count + bytes.count))
         }
+        // Nothing upstream is cached yet: what stream time has closed (before a restart) can go.
+        observedTime = task.streamTime
+        task.beforeFlushing[storeName] = { [unowned self] in
+            try self.evictExpired(now: max(self.task.streamTime, self.wallClockTime))
+        }
         if let interval = suppressed.wallClockIntervalMs {
             _ = task.schedule(node: name, intervalMs: interval, type: .wallClockTime) { [unowned self] now in
-                try self.evictExpired(now: max(self.task.streamTime, now))
+                // Released at the commit this asks for, once the caches upstream are written through.
+                self.wallClockTime = now
+                self.task.commitRequested = true
             }
         }
     }
@@ -231,7 +250,8 @@ final class SuppressNode<K, V>: InputNode<K, Change<V>> {
         try store.put(keyBytes, stored)
         insert(keyBytes, Entry(key: record.key, value: record.value.newValue, time: time, timestamp: record.timestamp,
                                sequence: 0, bytes: keyBytes.count + stored.count))
-        try evictExpired(now: task.streamTime)
+        observedTime = max(observedTime, record.timestamp)
+        try evictExpired(now: observedTime)
         try enforceCapacity()
     }
 

@@ -172,13 +172,19 @@ package final class StreamTask {
     /// Writes every store's buffered data through; the runtime calls it before committing offsets.
     /// Caches are written through first, so what they forward reaches the stores flushed after them.
     package func flush() throws {
-        for store in orderedStores { try store.flush() }
+        for store in orderedStores {
+            try state.beforeFlushing[store.name]?()
+            try store.flush()
+        }
     }
 
     /// Writes the record caches of the task's stores through (what they hold goes to the stores,
     /// their changelogs and downstream), without flushing the stores themselves.
     package func flushCaches() throws {
-        for case let store as any CachedStore in orderedStores { try store.flushCache() }
+        for store in orderedStores {
+            try state.beforeFlushing[store.name]?()
+            if let cached = store as? any CachedStore { try cached.flushCache() }
+        }
     }
 
     /// The task's store named `name`, for the test driver and queries.

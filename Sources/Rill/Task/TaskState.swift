@@ -28,6 +28,9 @@ package final class TaskState {
     /// State that several nodes of the task share (e.g. the two sides of a stream–stream join), by name.
     var shared: [String: AnyObject] = [:]
     var storesByNode: [String: Set<String>] = [:]
+    /// What a node does, by the name of its store, just before the task flushes that store at a
+    /// commit: every store upstream has written its cache through by then.
+    var beforeFlushing: [String: () throws -> Void] = [:]
 
     let streamTimePunctuations = PunctuationQueue()
     let wallClockPunctuations = PunctuationQueue()

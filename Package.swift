@@ -83,7 +83,9 @@ let package = Package(
         .executableTarget(
             name: "WindowedCountWorker", dependencies: ["Rill", "RillKafka", .product(name: "Logging", package: "swift-log")],
             path: "Tests/WindowedCountWorker"),
-        .testTarget(name: "RillKafkaTests", dependencies: ["Rill", "RillKafka", "RillRocksDB", "RillTestDriver", "CRdKafka"]),
+        .testTarget(
+            name: "RillKafkaTests",
+            dependencies: ["Rill", "RillKafka", "RillRocksDB", "RillTestDriver", "CRdKafka", "CallVolume", "AppointmentFunnel"]),
         .testTarget(
             name: "SampleAppTests",
             dependencies: ["CallVolume", "AppointmentFunnel", "Rill", "RillKafka", "RillTestDriver", "ExampleSupport"]),

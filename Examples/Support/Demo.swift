@@ -31,13 +31,13 @@ public struct DemoRunner {
     }
 
     public func run(
-        topology: Topology, config: (String) -> StreamsConfig, generator: (String) throws -> DemoGenerator,
+        topology: Topology, config: (String) throws -> StreamsConfig, generator: (String) throws -> DemoGenerator,
         view: (String) throws -> DemoView
     ) throws {
         let stop = SignalWatch()
         let broker = try EmbeddedKafka(brokers: 1)
         for topic in topics { try broker.createTopic(topic, partitions: partitions) }
-        let streams = try KafkaStreams(topology, config: config(broker.bootstrapServers))
+        let streams = try KafkaStreams(topology, config: try config(broker.bootstrapServers))
         try streams.start()
         let traffic = try generator(broker.bootstrapServers)
         traffic.start()

@@ -31,6 +31,13 @@ public struct WorkerOptions: ParsableArguments {
     @Option(help: "Processing guarantee: \(Guarantee.allCases.map(\.rawValue).joined(separator: " or ")).")
     public var guarantee: Guarantee = .atLeastOnce
 
+    @Option(
+        name: .customLong("config"),
+        help: ArgumentHelp(
+            "A Kafka Streams or librdkafka property, KEY=VALUE; repeatable (e.g. security.protocol=SASL_SSL).",
+            valueName: "key=value"))
+    public var properties: [String] = []
+
     @Flag(help: "Print the topology and exit.")
     public var describe = false
 
@@ -39,14 +46,36 @@ public struct WorkerOptions: ParsableArguments {
     public func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         if let applicationId, applicationId.isEmpty { throw ValidationError("--application-id must not be empty") }
+        var config = StreamsConfig(applicationID: "check")
+        for (key, value) in try parsedProperties() {
+            do { try config.set(key, value) } catch { throw ValidationError("--config \(key): \(error)") }
+        }
     }
 
-    /// The streams config these flags give, for `defaultApplicationID` unless one is given.
-    public func config(defaultApplicationID: String, bootstrapServers: String) -> StreamsConfig {
+    private func parsedProperties() throws -> [(key: String, value: String)] {
+        try properties.map { property in
+            guard let equals = property.firstIndex(of: "="), equals != property.startIndex else {
+                throw ValidationError("--config takes KEY=VALUE, got '\(property)'")
+            }
+            return (String(property[..<equals]), String(property[property.index(after: equals)...]))
+        }
+    }
+
+    /// The streams config these flags give, for `defaultApplicationID` unless one is given:
+    /// the app's own settings (`configure`) first, then any `--config` property over them.
+    ///
+    /// A worker that leaves or dies is noticed within 10 s (`session.timeout.ms`; Kafka's default
+    /// is 45 s), so its partitions move on quickly; `--config consumer.session.timeout.ms=...` changes it.
+    public func config(
+        defaultApplicationID: String, bootstrapServers: String, configure: (inout StreamsConfig) -> Void
+    ) throws -> StreamsConfig {
         var config = StreamsConfig(applicationID: applicationId ?? defaultApplicationID, bootstrapServers: bootstrapServers)
         config.numStreamThreads = threads
         config.processingGuarantee = guarantee.processingGuarantee
         if let stateDir { config.stateDir = stateDir }
+        config["consumer.session.timeout.ms"] = "10000"
+        configure(&config)
+        for (key, value) in try parsedProperties() { try config.set(key, value) }
         return config
     }
 }

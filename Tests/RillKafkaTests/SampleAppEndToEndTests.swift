@@ -313,7 +313,7 @@ final class SampleAppEndToEndTests: XCTestCase {
         }
         for name in ["call-volume", "appointment-funnel"] {
             let help = try run(name, ["--help"])
-            for flag in ["--bootstrap-servers", "--application-id", "--state-dir", "--threads", "--guarantee", "--describe", "--help"] {
+            for flag in ["--bootstrap-servers", "--application-id", "--state-dir", "--threads", "--guarantee", "--config", "--describe", "--help"] {
                 XCTAssertTrue(help.contains(flag), "\(name) --help lacks \(flag)")
             }
             XCTAssertTrue(help.contains("at-least-once") && help.contains("exactly-once"), help)

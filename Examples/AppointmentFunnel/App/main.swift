@@ -33,8 +33,8 @@ struct AppointmentFunnelCommand: ParsableCommand {
         }
         if let servers = options.bootstrapServers {
             bootstrapLogging(level: .info)
-            var config = options.config(defaultApplicationID: "appointment-funnel", bootstrapServers: servers)
-            AppointmentFunnelApp.configure(&config)
+            let config = try options.config(
+                defaultApplicationID: "appointment-funnel", bootstrapServers: servers, configure: AppointmentFunnelApp.configure)
             let code = Worker.run(
                 topology, config: config, input: AppointmentFunnelApp.appointmentsTopic,
                 outputs: [AppointmentFunnelApp.funnelTopic, AppointmentFunnelApp.deadLetterTopic],
@@ -52,9 +52,8 @@ struct AppointmentFunnelCommand: ParsableCommand {
         try demo.run(
             topology: topology,
             config: { servers in
-                var config = options.config(defaultApplicationID: "appointment-funnel-demo", bootstrapServers: servers)
-                AppointmentFunnelApp.configure(&config)
-                return config
+                try options.config(
+                    defaultApplicationID: "appointment-funnel-demo", bootstrapServers: servers, configure: AppointmentFunnelApp.configure)
             },
             generator: { servers in try AppointmentTraffic(bootstrapServers: servers, rate: rate) },
             view: { servers in try FunnelView(bootstrapServers: servers, partitions: demo.partitions) })

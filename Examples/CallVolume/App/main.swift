@@ -37,8 +37,8 @@ struct CallVolumeCommand: ParsableCommand {
         }
         if let servers = options.bootstrapServers {
             bootstrapLogging(level: .info)
-            var config = options.config(defaultApplicationID: "call-volume", bootstrapServers: servers)
-            CallVolumeApp.configure(&config)
+            let config = try options.config(
+                defaultApplicationID: "call-volume", bootstrapServers: servers, configure: CallVolumeApp.configure)
             let code = Worker.run(
                 topology, config: config, input: CallVolumeApp.inputTopic,
                 outputs: [CallVolumeApp.volumeTopic, CallVolumeApp.finalTopic, CallVolumeApp.deadLetterTopic],
@@ -53,9 +53,8 @@ struct CallVolumeCommand: ParsableCommand {
         try demo.run(
             topology: topology,
             config: { servers in
-                var config = options.config(defaultApplicationID: "call-volume-demo", bootstrapServers: servers)
-                CallVolumeApp.configure(&config)
-                return config
+                try options.config(
+                    defaultApplicationID: "call-volume-demo", bootstrapServers: servers, configure: CallVolumeApp.configure)
             },
             generator: { servers in try CallTraffic(bootstrapServers: servers, rate: rate, speed: speed) },
             view: { servers in try CallVolumeView(bootstrapServers: servers, partitions: demo.partitions) })

@@ -60,10 +60,14 @@ public struct StreamsConfig: Sendable {
             throw ConfigError(key: "application.id", message: "is required")
         }
         self.init(applicationID: id)
-        for (key, value) in properties where key != "application.id" {
-            self[key] = value
-            try validate(key: key, value: value)
-        }
+        for (key, value) in properties where key != "application.id" { try set(key, value) }
+    }
+
+    /// Sets a property by its Kafka Streams name (unknown names are client properties), checking
+    /// the values of Kafka Streams' own properties; librdkafka checks the rest when a client starts.
+    public mutating func set(_ key: String, _ value: String) throws {
+        try validate(key: key, value: value)
+        self[key] = value
     }
 
     /// Reads or sets a property by its Kafka Streams name; unknown names are client properties.

@@ -68,15 +68,17 @@ final class CrashRecoveryTests: XCTestCase {
         return latest
     }
 
-    /// Waits for the worker's first commit: a task's checkpoint file.
-    func waitForACheckpoint(_ app: String) throws {
+    /// Waits for the worker's first commit: an offset committed for its group.
+    func waitForACommit(_ app: String) throws {
+        let consumer = try KafkaConsumer(config: KafkaClientConfig(["bootstrap.servers": broker.bootstrapServers, "group.id": app]))
+        defer { consumer.close() }
+        let partitions = (0..<4).map { TopicPartition(topic: "clicks", partition: $0) }
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
-            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "\(stateDir)/\(app)")) ?? []
-            if tasks.contains(where: { FileManager.default.fileExists(atPath: "\(stateDir)/\(app)/\($0)/.checkpoint") }) { return }
+            if try consumer.committed(partitions, timeoutMs: 5_000).values.contains(where: { $0.offset >= 0 }) { return }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        throw TestSetupError("the worker made no checkpoint in 60 s")
+        throw TestSetupError("the worker committed nothing in 60 s")
     }
 
     func stop(_ worker: Process) {
@@ -87,7 +89,7 @@ final class CrashRecoveryTests: XCTestCase {
     func testAWorkerKilledMidStreamIsReplacedWithNoWindowUndercounted() throws {
         try produce(0..<100_000)
         let first = try startWorker("crash")
-        try waitForACheckpoint("crash")
+        try waitForACommit("crash")
         kill(first.processIdentifier, SIGKILL)
         first.waitUntilExit()
         XCTAssertEqual(first.terminationReason, .uncaughtSignal)

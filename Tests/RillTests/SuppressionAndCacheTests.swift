@@ -54,12 +54,12 @@ final class SuppressionAndCacheTests: XCTestCase {
         let collected = Collected()
         let task = try makeTask(collected)
         try pipe(task, "A", at: 10)
-        try task.flush()  // A@0 = 1 waits in the buffer
+        try task.flushCaches()  // a commit: A@0 = 1 waits in the buffer
         XCTAssertEqual(collected.finals, [])
         try pipe(task, "C", at: 20)
         try pipe(task, "A", at: 50)
         try pipe(task, "B", at: 95)  // stream time 95 s: the window [0, 60) closed at 90 s
-        try task.flush()
+        try task.flushCaches()  // a commit
         XCTAssertEqual(collected.finals.sorted(), ["A@0=2", "C@0=1"])
         task.close()
     }
@@ -70,13 +70,13 @@ final class SuppressionAndCacheTests: XCTestCase {
         let collected = Collected()
         let task = try makeTask(collected)
         try pipe(task, "A", at: 10)
-        try task.flush()
+        try task.flushCaches()  // a commit
         try pipe(task, "A", at: 89, value: "skip")
-        try task.flush()
+        try task.flushCaches()  // a commit
         XCTAssertEqual(collected.finals, [], "[0, 60) closes at 90 s")
         try pipe(task, "A", at: 90, value: "skip")
         XCTAssertEqual(collected.finals, [], "released at the commit")
-        try task.flush()
+        try task.flushCaches()  // a commit
         XCTAssertEqual(collected.finals, ["A@0=1"])
         task.close()
     }

@@ -14,6 +14,7 @@ public final class ChangeLogger {
 
     /// Logs one write; `nil` is a delete (a tombstone in the changelog).
     func log(_ key: [UInt8], _ value: [UInt8]?) throws {
+        task.changelogWritesSinceCheckpoint += 1
         try task.collector.send(
             topic: topic, partition: partition, key: key, value: value, timestamp: max(task.streamTime, 0),
             headers: Headers())

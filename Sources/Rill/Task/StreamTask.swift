@@ -169,17 +169,16 @@ package final class StreamTask {
         try OffsetCheckpoint(path: directory.checkpointPath).write(persistent)
     }
 
-    /// Writes every store's buffered data through; the runtime calls it before committing offsets.
-    /// Caches are written through first, so what they forward reaches the stores flushed after them.
+    /// Writes every store's data to its storage (persistent stores to disk), caches first.
     package func flush() throws {
-        for store in orderedStores {
-            try state.beforeFlushing[store.name]?()
-            try store.flush()
-        }
+        for store in orderedStores { try store.flush() }
     }
 
     /// Writes the record caches of the task's stores through (what they hold goes to the stores,
-    /// their changelogs and downstream), without flushing the stores themselves.
+    /// their changelogs and downstream), without flushing the stores themselves: what a commit
+    /// needs before the producer is flushed and offsets are committed. Stores are taken upstream
+    /// first, so what a cache forwards reaches the caches flushed after it; nodes that wait for
+    /// their upstream caches (suppression) act just before their own store's turn.
     package func flushCaches() throws {
         for store in orderedStores {
             try state.beforeFlushing[store.name]?()
@@ -281,6 +280,7 @@ package final class StreamTask {
         guard !closed else { return }
         closed = true
         // Caches forward what they hold while the processors are still open.
+        try? flushCaches()
         try? flush()
         for node in nodes { node.close() }
         closeStores()

@@ -19,6 +19,9 @@ package final class TaskState {
     @usableFromInline package var streamTime: Int64 = -1
     /// Set by a processor that asks for a commit.
     package var commitRequested = false
+    /// Records written to the task's changelogs since its stores were last flushed to disk and
+    /// checkpointed (the runtime does that once this passes a threshold, not at every commit).
+    package var changelogWritesSinceCheckpoint: Int64 = 0
     package var metrics = TaskMetrics()
 
     /// The task's stores by name, and the stores each processor may use.

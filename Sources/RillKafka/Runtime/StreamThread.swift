@@ -136,7 +136,7 @@ final class StreamThread: @unchecked Sendable {
                 try runOnce()
             }
             setState(.pendingShutdown)
-            try commit(tasks.values)
+            try commit(tasks.values, checkpoint: true)
             closeAllTasks()
             consumer.close()
             restoreConsumer.close()
@@ -196,13 +196,21 @@ final class StreamThread: @unchecked Sendable {
         }
     }
 
-    /// Flushes the producer, then commits the processed offsets of `tasks` (with their stream time).
-    private func commit<C: Collection>(_ tasks: C) throws where C.Element == RunningTask {
+    /// How many changelog records a task writes before a commit also flushes its stores to disk and
+    /// checkpoints them (Kafka Streams' figure). Flushing RocksDB at every commit would write
+    /// small files every second under short commit intervals; what is not yet on disk is in the
+    /// changelog past the checkpoint, and a restart replays it.
+    static let checkpointInterval: Int64 = 10_000
+
+    /// Writes the caches through, flushes the producer, then commits the processed offsets of
+    /// `tasks` (with their stream time). Stores are flushed and checkpointed when enough has been
+    /// written since the last checkpoint, and always when `checkpoint` is set (the tasks are closing).
+    private func commit<C: Collection>(_ tasks: C, checkpoint: Bool = false) throws where C.Element == RunningTask {
         lastCommit = .now
         var offsets: [TopicPartition: (offset: Int64, metadata: String?)] = [:]
         var committing: [(PartitionQueue, Int64)] = []
         for running in tasks {
-            try running.task.flush()
+            try running.task.flushCaches()
             running.task.state.commitRequested = false
             for queue in running.group.queues {
                 guard let offset = queue.processedOffset, offset != queue.committedOffset else { continue }
@@ -211,11 +219,12 @@ final class StreamThread: @unchecked Sendable {
             }
         }
         try producer.flush(timeoutMs: 60_000)
-        guard !offsets.isEmpty else { return }
-        try consumer.commit(offsets)
-        for (queue, offset) in committing { queue.committedOffset = offset }
-        try writeCheckpoints(tasks)
-        logger.debug("Committed \(offsets.count) partition offsets")
+        if !offsets.isEmpty {
+            try consumer.commit(offsets)
+            for (queue, offset) in committing { queue.committedOffset = offset }
+            logger.debug("Committed \(offsets.count) partition offsets")
+        }
+        try writeCheckpoints(tasks.filter { checkpoint || $0.task.state.changelogWritesSinceCheckpoint >= Self.checkpointInterval })
     }
 
     // MARK: - Restore and checkpoints
@@ -301,9 +310,12 @@ final class StreamThread: @unchecked Sendable {
         return max(Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18, 1e-6)
     }
 
-    /// After a commit: records, per task, the changelog offsets its persistent stores are flushed up to.
-    private func writeCheckpoints<C: Collection>(_ tasks: C) throws where C.Element == RunningTask {
+    /// After a commit: flushes the stores of `tasks` and records the changelog offsets their
+    /// persistent stores hold.
+    private func writeCheckpoints(_ tasks: [RunningTask]) throws {
         for running in tasks {
+            try running.task.flush()
+            running.task.state.changelogWritesSinceCheckpoint = 0
             let partitions = running.task.checkpointedChangelogPartitions
             guard !partitions.isEmpty else { continue }
             var offsets: [ChangelogPartition: Int64] = [:]
@@ -355,7 +367,7 @@ final class StreamThread: @unchecked Sendable {
     private func revoke(_ partitions: [TopicPartition]) throws {
         setState(.partitionsRevoked)
         let affected = Set(partitions.compactMap { taskByPartition[$0]?.task.task.id }).compactMap { tasks[$0] }
-        try commit(affected)
+        try commit(affected, checkpoint: true)
         for partition in partitions {
             guard let running = taskByPartition.removeValue(forKey: partition)?.task else { continue }
             running.group.remove(partition)

@@ -76,8 +76,10 @@ let package = Package(
             ],
             path: "Benchmarks/RillBenchmarks"),
 
+        // What several test targets share.
+        .target(name: "TestSupport", path: "Tests/Support"),
         .testTarget(name: "RillTests", dependencies: ["Rill", "RillTestDriver"]),
-        .testTarget(name: "RillTestDriverTests", dependencies: ["Rill", "RillTestDriver"]),
+        .testTarget(name: "RillTestDriverTests", dependencies: ["Rill", "RillTestDriver", "TestSupport"]),
         .testTarget(name: "RillRocksDBTests", dependencies: ["Rill", "RillRocksDB", "RillTestDriver", "CRocksDB"]),
         // A worker process the runtime tests start, kill and restart.
         .executableTarget(
@@ -85,7 +87,9 @@ let package = Package(
             path: "Tests/WindowedCountWorker"),
         .testTarget(
             name: "RillKafkaTests",
-            dependencies: ["Rill", "RillKafka", "RillRocksDB", "RillTestDriver", "CRdKafka", "CallVolume", "AppointmentFunnel"]),
+            dependencies: [
+                "Rill", "RillKafka", "RillRocksDB", "RillTestDriver", "CRdKafka", "CallVolume", "AppointmentFunnel", "TestSupport",
+            ]),
         .testTarget(
             name: "SampleAppTests",
             dependencies: ["CallVolume", "AppointmentFunnel", "Rill", "RillKafka", "RillTestDriver", "ExampleSupport"]),

@@ -3,6 +3,7 @@ import CallVolume
 import Foundation
 import Rill
 import RillKafka
+import TestSupport
 import XCTest
 
 /// The sample apps as their users run them: `rill dev-broker` and the app as processes, generated
@@ -110,7 +111,7 @@ final class SampleAppEndToEndTests: XCTestCase {
     /// records, records within grace and records too late; then one outbound call per clinic 10
     /// minutes later, which closes every window. Returns the records and the reference counts.
     func callTraffic(_ range: Range<Int>, seed: UInt64) -> (records: [(key: String, value: String?)], counts: [String: Int64], bad: [String]) {
-        var random = SeededRandom(seed)
+        var random = SeededGenerator(seed: seed)
         var records: [(key: String, value: String?)] = []
         var counts: [String: Int64] = [:]
         var bad: [String] = []
@@ -196,7 +197,7 @@ final class SampleAppEndToEndTests: XCTestCase {
     func appointmentTraffic(
         _ ids: Range<Int>, seed: UInt64, state: inout [String: (clinic: String, stages: Set<String>)]
     ) -> (records: [(key: String, value: String?)], bad: [String]) {
-        var random = SeededRandom(seed)
+        var random = SeededGenerator(seed: seed)
         var pending: [(id: String, events: [String])] = []
         for index in ids {
             let id = "a-\(index)"
@@ -320,18 +321,5 @@ final class SampleAppEndToEndTests: XCTestCase {
         }
         XCTAssertEqual(try run("call-volume", ["--describe"]), try CallVolumeApp.topology().describe().description)
         XCTAssertEqual(try run("appointment-funnel", ["--describe"]), try AppointmentFunnelApp.topology().describe().description)
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so a failing run can be replayed.
-struct SeededRandom {
-    private var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,5 +1,6 @@
 import Rill
 import RillTestDriver
+import TestSupport
 import XCTest
 
 /// The driver with several partitions: one task per partition, records routed as Kafka's default

@@ -1,5 +1,6 @@
 import Rill
 import RillTestDriver
+import TestSupport
 import XCTest
 
 /// Windowed aggregations: the examples of Kafka Streams' documentation for tumbling, hopping, sliding
@@ -315,18 +316,5 @@ final class WindowedAggregationTests: XCTestCase {
         let pages: any SessionStore<String, String> = try driver.sessionStore(named: "pages")
         // As in Kafka Streams: the aggregate starts from the initializer, merges each bridged session, then adds the record.
         XCTAssertEqual(try pages.fetch("u").map(\.value), ["|a|bc"])
-    }
-}
-
-/// A deterministic random number generator (SplitMix64), so random tests replay exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -72,7 +72,7 @@ let package = Package(
             name: "RillBenchmarks",
             dependencies: [
                 "Rill", "RillKafka", "RillRocksDB", "RillTestDriver", "CRdKafka", "CRocksDB", "MallocCounter",
-                .product(name: "Logging", package: "swift-log"),
+                "CallVolume", "AppointmentFunnel", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/RillBenchmarks"),
 

@@ -148,6 +148,9 @@ enum StateBenchmarks {
         let start = DispatchTime.now()
         while streams.metrics.processed < Int64(count) {
             precondition(streams.state != .error, "the topology failed: \(String(describing: streams.failure))")
+            precondition(
+                seconds(since: start) < 600,
+                "processed \(streams.metrics.processed) of \(count) records in 600 s (did the broker's retention drop some?)")
             Thread.sleep(forTimeInterval: 0.001)
         }
         precondition(streams.close(timeout: .seconds(120)), "close timed out")

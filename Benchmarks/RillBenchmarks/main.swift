@@ -26,6 +26,11 @@ if arguments.contains("--join-only") {
     try JoinBenchmark.run(count: count, tableRows: count / 10, report: &report)
     exit(0)
 }
+if arguments.contains("--apps-only") {
+    try SampleAppBenchmarks.run(count: count, report: &report)
+    print(report.summary())
+    exit(0)
+}
 if arguments.contains("--store-only") {
     try StateBenchmarks.storeAPI(count: count, report: &report)
     exit(0)
@@ -47,6 +52,7 @@ if arguments.contains("--state-only") {
     try BrokerBenchmarks.run(count: count, rounds: quick ? 1 : 3, report: &report)
     try StateBenchmarks.run(count: count, report: &report)
     try JoinBenchmark.run(count: count, tableRows: count / 10, report: &report)
+    try SampleAppBenchmarks.run(count: count, report: &report)
     try MemoryBenchmark.run(count: quick ? 500_000 : 5_000_000, report: &report)
 }
 print(report.summary())

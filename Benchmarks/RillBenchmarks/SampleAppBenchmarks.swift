@@ -50,8 +50,8 @@ enum SampleAppBenchmarks {
                 try send(clinic, #"{"callId":"c-\#(n)","clinicId":"\#(clinic)""#)
                 continue
             }
-            let inbound = n % 3 != 0
-            let status = ["started", "answered", "ended", "started", "missed"][n % 5]
+            let inbound = n / clinics % 3 != 0 || n % 2 == 0
+            let status = ["started", "answered", "ended", "started", "missed"][n / clinics % 5]
             try send(clinic, #"{"callId":"c-\#(n)","clinicId":"\#(clinic)","direction":"\#(inbound ? "inbound" : "outbound")","status":"\#(status)","ts":\#(ts)}"#)
             if inbound && status == "started" { windows.insert("\(clinic)@\(ts - ts % 60_000)") }
         }

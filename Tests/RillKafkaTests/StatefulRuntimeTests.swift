@@ -45,10 +45,16 @@ final class StatefulRuntimeTests: XCTestCase {
     var stateDir = ""
 
     override func setUpWithError() throws {
+        try startBroker()
+        stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("rill-state-\(UUID().uuidString)").path
+    }
+
+    /// A new, empty cluster in place of the one before.
+    func startBroker() throws {
+        broker = nil
         broker = try EmbeddedKafka()
         try broker.createTopic("words", partitions: 2)
         try broker.createTopic("word-counts-out", partitions: 2)
-        stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("rill-state-\(UUID().uuidString)").path
     }
 
     override func tearDown() {
@@ -149,6 +155,18 @@ final class StatefulRuntimeTests: XCTestCase {
         let second = try run(["c"], expectOutputs: 7, listener: restores)
         XCTAssertEqual(second["c"], 2)
         XCTAssertEqual(restores.restored, 6)
+    }
+
+    /// State left by a run against another cluster (an earlier `rill dev-broker`, say) does not leak
+    /// into this one: a store checkpointed beyond this cluster's changelog, or one with no checkpoint
+    /// at all, is wiped and rebuilt from this cluster's changelog.
+    func testStateLeftByARunAgainstAnotherClusterIsWipedAndRebuilt() throws {
+        XCTAssertEqual(try run(firstWords, expectOutputs: 6), ["a": 3, "b": 2, "c": 1])
+        try startBroker()
+        XCTAssertEqual(try run(["a"], expectOutputs: 1), ["a": 1], "checkpointed past the new changelog's end")
+        for task in ["0_0", "0_1"] { try FileManager.default.removeItem(atPath: "\(stateDir)/counting/\(task)/.checkpoint") }
+        try startBroker()
+        XCTAssertEqual(try run(["a", "b"], expectOutputs: 2), ["a": 1, "b": 1], "no checkpoint")
     }
 
     func testAChangelogWithTheWrongPartitionCountIsAnErrorNamingIt() throws {

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 
 /// One sub-topology instantiated for one partition number: its nodes, its stream time, its punctuators.
@@ -80,6 +81,8 @@ package final class StreamTask {
     package private(set) var changelogPartitions: [ChangelogPartition] = []
     /// The offsets of the `.checkpoint` file found when the task opened (restore starts there).
     private var checkpointed: [String: Int64] = [:]
+    /// The builders of the task's stores, by name, to reopen one.
+    private var builders: [String: any StoreBuilder] = [:]
 
     private func openStores(topology: Topology, names: [String], stateDirectory: String?) throws {
         for name in names {
@@ -108,6 +111,15 @@ package final class StreamTask {
         }
         do {
             for builder in needed {
+                builders[builder.name] = builder
+                if builder.persistent && builder.loggingEnabled, let directory,
+                   checkpointed[changelogPartition(builder.name).description] == nil,
+                   FileManager.default.fileExists(atPath: directory.storePath(builder.name))
+                {
+                    // Nothing says how far the store got: rebuild it from its changelog alone.
+                    state.logger.info("State store '\(builder.name)' of task \(id) has no checkpoint; wiping it to restore it")
+                    directory.wipe(builder.name)
+                }
                 let store = try open(builder)
                 state.stores[builder.name] = store
                 orderedStores.append(store)
@@ -118,13 +130,16 @@ package final class StreamTask {
         }
     }
 
+    private func changelogPartition(_ store: String) -> ChangelogPartition {
+        ChangelogPartition(
+            store: store, topic: Topology.changelogTopic(store: store, applicationID: state.applicationID), partition: id.partition)
+    }
+
     private func open(_ builder: any StoreBuilder) throws -> any StateStore {
         var changelog: ChangeLogger?
         if builder.loggingEnabled {
-            let partition = ChangelogPartition(
-                store: builder.name, topic: Topology.changelogTopic(store: builder.name, applicationID: state.applicationID),
-                partition: id.partition)
-            changelogPartitions.append(partition)
+            let partition = changelogPartition(builder.name)
+            if !changelogPartitions.contains(partition) { changelogPartitions.append(partition) }
             changelog = ChangeLogger(topic: partition.topic, partition: partition.partition, task: state)
         }
         let context = StoreContext(
@@ -140,6 +155,20 @@ package final class StreamTask {
             checkpointed = checkpointed.filter { !$0.key.hasPrefix(context.changelog?.topic ?? "\u{0}") }
             return try builder.build(context)
         }
+    }
+
+    /// Wipes the persistent store behind `partition` and opens it empty, to be restored from the
+    /// start of its changelog: its checkpoint does not fit the changelog (another cluster's, or one
+    /// truncated past it). Only before ``initialize()``, while no node holds the store.
+    package func reset(_ partition: ChangelogPartition) throws {
+        guard let builder = builders[partition.store], let index = orderedStores.firstIndex(where: { $0.name == partition.store })
+        else { return }
+        orderedStores[index].close()
+        directory?.wipe(partition.store)
+        checkpointed[partition.description] = nil
+        let store = try open(builder)
+        state.stores[partition.store] = store
+        orderedStores[index] = store
     }
 
     /// The changelog partitions of persistent stores: the ones a checkpoint records.

@@ -248,7 +248,17 @@ final class StreamThread: @unchecked Sendable {
             for changelog in task.changelogPartitions {
                 let partition = TopicPartition(topic: changelog.topic, partition: changelog.partition)
                 let (low, high) = try restoreConsumer.watermarks(partition, timeoutMs: 30_000)
-                let start = max(task.restoreStartOffset(changelog) ?? low, low)
+                var start = low
+                if let checkpoint = task.restoreStartOffset(changelog) {
+                    if checkpoint < low || checkpoint > high {
+                        // Another cluster's changelog, or one truncated past the checkpoint.
+                        logger.warning(
+                            "State store '\(changelog.store)' of task \(task.id) is checkpointed at offset \(checkpoint), outside its changelog \(partition) (offsets \(low) to \(high)); wiping it to restore it")
+                        try task.reset(changelog)
+                    } else {
+                        start = checkpoint
+                    }
+                }
                 guard start < high else { continue }
                 logger.info("Restoring state store '\(changelog.store)' of task \(task.id) from \(partition): \(high - start) records")
                 restoreListener?.onRestoreStart(partition, store: changelog.store, startOffset: start, endOffset: high)

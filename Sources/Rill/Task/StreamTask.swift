@@ -28,12 +28,14 @@ package final class StreamTask {
 
     /// Instantiates sub-topology `subtopology` of `topology` for `partition`. Its stores are opened
     /// here; persistent ones under `stateDirectory` (`<state.dir>/<application.id>/<task>`), which
-    /// the task locks.
+    /// the task locks. With `rebuildUncheckpointed` (the runtime, whose changelogs are the truth), a
+    /// persistent logged store that the checkpoint does not mention is wiped, to be rebuilt from its
+    /// changelog; the test driver keeps no changelog from one driver to the next, so it keeps them.
     package init(
         topology: Topology, subtopology: Int, partition: Int32, config: StreamsConfig,
         collector: RecordCollector, wallClock: @escaping () -> Int64, logger: Logger, stateDirectory: String? = nil,
         persistentStores: PersistentStoreFactory = .inMemory, cache: RecordCache? = nil,
-        globalStores: [String: any StateStore] = [:]
+        globalStores: [String: any StateStore] = [:], rebuildUncheckpointed: Bool = false
     ) throws {
         self.cache = cache
         self.persistentStores = persistentStores
@@ -74,7 +76,7 @@ package final class StreamTask {
         self.nodes = ordered.reversed()
         self.sources = sources
         self.inputTopics = inputTopics
-        try openStores(topology: topology, names: names, stateDirectory: stateDirectory)
+        try openStores(topology: topology, names: names, stateDirectory: stateDirectory, rebuildUncheckpointed: rebuildUncheckpointed)
     }
 
     /// The changelog partition of each logged store of this task.
@@ -84,7 +86,7 @@ package final class StreamTask {
     /// The builders of the task's stores, by name, to reopen one.
     private var builders: [String: any StoreBuilder] = [:]
 
-    private func openStores(topology: Topology, names: [String], stateDirectory: String?) throws {
+    private func openStores(topology: Topology, names: [String], stateDirectory: String?, rebuildUncheckpointed: Bool) throws {
         for name in names {
             if case .processor(let stores)? = topology.node(named: name)?.kind, !stores.isEmpty {
                 state.storesByNode[name] = Set(stores)
@@ -112,7 +114,7 @@ package final class StreamTask {
         do {
             for builder in needed {
                 builders[builder.name] = builder
-                if builder.persistent && builder.loggingEnabled, let directory,
+                if rebuildUncheckpointed, builder.persistent && builder.loggingEnabled, let directory,
                    checkpointed[changelogPartition(builder.name).description] == nil,
                    FileManager.default.fileExists(atPath: directory.storePath(builder.name))
                 {

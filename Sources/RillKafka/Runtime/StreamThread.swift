@@ -353,7 +353,7 @@ final class StreamThread: @unchecked Sendable {
                     topology: topology, subtopology: subtopology, partition: partition.partition, config: config,
                     collector: collector, wallClock: { Int64(Date().timeIntervalSince1970 * 1000) }, logger: logger,
                     stateDirectory: "\(config.stateDir)/\(config.applicationID)/\(id)",
-                    persistentStores: .rocksDB, cache: cache, globalStores: globalStores)
+                    persistentStores: .rocksDB, cache: cache, globalStores: globalStores, rebuildUncheckpointed: true)
                 running = RunningTask(task: task)
                 tasks[id] = running
                 created.append(running)

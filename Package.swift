@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // C libraries, wrapped once by the Swift targets above them.
@@ -37,7 +38,10 @@ let package = Package(
         // The runtime on Kafka, through librdkafka.
         .target(
             name: "RillKafka",
-            dependencies: ["Rill", "RillRocksDB", "CRdKafka", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "Rill", "RillRocksDB", "CRdKafka", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // A second, deterministic runtime for unit tests.
         .target(
             name: "RillTestDriver",
@@ -58,6 +62,7 @@ let package = Package(
             dependencies: [
                 "Rill", "RillKafka", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Examples/Support"),
         .executableTarget(
@@ -89,6 +94,8 @@ let package = Package(
             name: "RillKafkaTests",
             dependencies: [
                 "Rill", "RillKafka", "RillRocksDB", "RillTestDriver", "CRdKafka", "CallVolume", "AppointmentFunnel", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .testTarget(
             name: "SampleAppTests",

@@ -2,15 +2,18 @@ import Foundation
 import Logging
 import Rill
 import RillKafka
+import ServiceLifecycle
 import Synchronization
 
 /// Runs a sample app as a worker: until SIGTERM or SIGINT, then commits, closes and exits 0.
 public enum Worker {
     /// Exit codes: 0 after a clean shutdown, 2 when an input topic is missing, 1 for other failures.
+    ///
+    /// The application runs in a swift-service-lifecycle `ServiceGroup`, which turns SIGTERM and
+    /// SIGINT into a graceful shutdown.
     public static func run(
         _ topology: Topology, config: StreamsConfig, input: String, outputs: [String], logger: Logger
-    ) -> Int32 {
-        let stop = SignalWatch()
+    ) async -> Int32 {
         do {
             try KafkaStreams.createMissingTopics(outputs, partitionsOf: input, config: config, logger: logger)
             let streams = try KafkaStreams(topology, config: config, logger: logger)
@@ -21,13 +24,12 @@ public enum Worker {
                 throw error
             }
             logger.info("\(config.applicationID) running against \(config.bootstrapServers); SIGTERM or Ctrl-C stops it")
-            while !stop.requested && streams.state != .error {
-                stop.wait(seconds: 0.2)
-            }
-            let failure = streams.failure
-            streams.close()
-            if let failure {
-                printError("\(config.applicationID) stopped: \(failure)")
+            let group = ServiceGroup(services: [streams], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            do {
+                try await group.run()
+            } catch {
+                streams.close()
+                printError("\(config.applicationID) stopped: \(streams.failure.map { "\($0)" } ?? "\(error)")")
                 return 1
             }
             logger.info("\(config.applicationID) stopped cleanly")

@@ -1,6 +1,8 @@
 import Foundation
+import Logging
 import Rill
 import RillKafka
+import ServiceLifecycle
 import XCTest
 
 /// A stateless topology on a real broker process (`rill dev-broker`), checked record by record.
@@ -113,6 +115,30 @@ final class EndToEndTests: XCTestCase {
         try await runner.value
         XCTAssertEqual(streams.state, .notRunning)
         XCTAssertEqual(streams.metrics.processed, 1_000)
+    }
+
+    /// In a swift-service-lifecycle `ServiceGroup`, a graceful shutdown commits and closes the
+    /// application, and a second instance finds every offset committed.
+    func testAServiceGroupsGracefulShutdownCommitsAndCloses() async throws {
+        let broker = try DevBrokerProcess(topics: ["service-in:2", "service-out:2"])
+        defer { broker.stop() }
+        try produceNumbers(broker.bootstrapServers, topic: "service-in", count: 1_000)
+        let topology = try statelessTopology(input: "service-in", output: "service-out")
+        let streams = try KafkaStreams(topology, config: config("e2e-service", broker.bootstrapServers))
+        let group = ServiceGroup(services: [streams], logger: Logger(label: "test"))
+        let runner = Task { try await group.run() }
+        let deadline = Date().addingTimeInterval(30)
+        while streams.metrics.processed < 1_000 && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        await group.triggerGracefulShutdown()
+        try await runner.value
+        XCTAssertEqual(streams.state, .notRunning)
+        XCTAssertEqual(streams.metrics.processed, 1_000)
+
+        let consumer = try KafkaConsumer(config: KafkaClientConfig(["bootstrap.servers": broker.bootstrapServers, "group.id": "e2e-service"]))
+        defer { consumer.close() }
+        let committed = try consumer.committed(
+            [TopicPartition(topic: "service-in", partition: 0), TopicPartition(topic: "service-in", partition: 1)], timeoutMs: 10_000)
+        XCTAssertEqual(committed.values.map(\.offset).reduce(0, +), 1_000, "every processed offset committed")
     }
 
     func testRestartAfterCleanCloseResumesFromCommittedOffsets() throws {

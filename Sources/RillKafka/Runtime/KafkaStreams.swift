@@ -2,6 +2,7 @@ import CRdKafka
 import Foundation
 import Logging
 import Rill
+import ServiceLifecycle
 import Synchronization
 
 /// Runs a ``Topology`` on Kafka: stream threads consume the input partitions of this worker's share
@@ -15,7 +16,13 @@ import Synchronization
 /// streams.close()
 /// ```
 /// Or `try await streams.run()`, which returns after a graceful shutdown (task cancellation closes it).
-public final class KafkaStreams: @unchecked Sendable {
+/// It is a swift-service-lifecycle `Service`, so a `ServiceGroup` can run it and shut it down on SIGTERM:
+///
+/// ```swift
+/// let group = ServiceGroup(services: [streams], gracefulShutdownSignals: [.sigterm], logger: logger)
+/// try await group.run()
+/// ```
+public final class KafkaStreams: Service, @unchecked Sendable {
     /// The lifecycle, as Kafka Streams': `created → rebalancing ⇄ running → pendingShutdown → notRunning`,
     /// or `pendingError → error` when a stream thread fails.
     public enum State: String, Sendable {
@@ -197,19 +204,24 @@ public final class KafkaStreams: @unchecked Sendable {
     }
 
     /// Starts (if not started) and runs until closed; throws the error that stopped it, if any.
-    /// Cancelling the calling task closes the application gracefully.
+    /// A graceful shutdown (a `ServiceGroup`'s, on a signal) or cancelling the calling task closes
+    /// the application: tasks commit and close, within `close`'s default timeout.
     public func run() async throws {
         if state == .created { try start() }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let done = shared.withLock { shared -> Bool in
-                    if shared.state.isTerminal { return true }
-                    shared.waiters.append(continuation)
-                    return false
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let done = shared.withLock { shared -> Bool in
+                        if shared.state.isTerminal { return true }
+                        shared.waiters.append(continuation)
+                        return false
+                    }
+                    if done { continuation.resume() }
                 }
-                if done { continuation.resume() }
+            } onCancel: {
+                Thread { [self] in close() }.start()
             }
-        } onCancel: {
+        } onGracefulShutdown: {
             Thread { [self] in close() }.start()
         }
         if let failure = self.failure, state == .error { throw failure }

@@ -4,7 +4,8 @@ import ExampleSupport
 import Logging
 
 /// `appointment-funnel`: per clinic, how many appointments reached each stage, as a worker or as a live demo.
-struct AppointmentFunnelCommand: ParsableCommand {
+@main
+struct AppointmentFunnelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "appointment-funnel",
         abstract: "Count appointments per clinic and stage (clinics, appointments -> appointment-funnel).",
@@ -25,7 +26,7 @@ struct AppointmentFunnelCommand: ParsableCommand {
         guard rate >= 1 else { throw ValidationError("--rate must be at least 1") }
     }
 
-    func run() throws {
+    func run() async throws {
         let topology = try AppointmentFunnelApp.topology()
         if options.describe {
             print(topology.describe(), terminator: "")
@@ -35,7 +36,7 @@ struct AppointmentFunnelCommand: ParsableCommand {
             bootstrapLogging(level: .info)
             let config = try options.config(
                 defaultApplicationID: "appointment-funnel", bootstrapServers: servers, configure: AppointmentFunnelApp.configure)
-            let code = Worker.run(
+            let code = await Worker.run(
                 topology, config: config, input: AppointmentFunnelApp.appointmentsTopic,
                 outputs: [AppointmentFunnelApp.funnelTopic, AppointmentFunnelApp.deadLetterTopic],
                 logger: Logger(label: "appointment-funnel"))
@@ -59,5 +60,3 @@ struct AppointmentFunnelCommand: ParsableCommand {
             view: { servers in try FunnelView(bootstrapServers: servers, partitions: demo.partitions) })
     }
 }
-
-AppointmentFunnelCommand.main()

@@ -4,7 +4,8 @@ import ExampleSupport
 import Logging
 
 /// `call-volume`: inbound calls started per clinic per minute, as a worker or as a live demo.
-struct CallVolumeCommand: ParsableCommand {
+@main
+struct CallVolumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "call-volume",
         abstract: "Count inbound calls started per clinic per minute (calls -> call-volume, call-volume-final).",
@@ -29,7 +30,7 @@ struct CallVolumeCommand: ParsableCommand {
         guard speed >= 1 else { throw ValidationError("--speed must be at least 1") }
     }
 
-    func run() throws {
+    func run() async throws {
         let topology = try CallVolumeApp.topology()
         if options.describe {
             print(topology.describe(), terminator: "")
@@ -39,7 +40,7 @@ struct CallVolumeCommand: ParsableCommand {
             bootstrapLogging(level: .info)
             let config = try options.config(
                 defaultApplicationID: "call-volume", bootstrapServers: servers, configure: CallVolumeApp.configure)
-            let code = Worker.run(
+            let code = await Worker.run(
                 topology, config: config, input: CallVolumeApp.inputTopic,
                 outputs: [CallVolumeApp.volumeTopic, CallVolumeApp.finalTopic, CallVolumeApp.deadLetterTopic],
                 logger: Logger(label: "call-volume"))
@@ -60,5 +61,3 @@ struct CallVolumeCommand: ParsableCommand {
             view: { servers in try CallVolumeView(bootstrapServers: servers, partitions: demo.partitions) })
     }
 }
-
-CallVolumeCommand.main()

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Logging
 import Rill
@@ -41,6 +42,26 @@ public enum Worker {
             printError("\(error)")
             return 1
         }
+    }
+}
+
+extension WorkerOptions {
+    /// Does what the flags ask before any demo: prints the topology (`--describe`), or runs the app
+    /// as a worker (`--bootstrap-servers`), exiting with the worker's code when it is not 0.
+    /// `false` when neither applies: the app runs its demo.
+    public func describeOrRunWorker(
+        _ name: String, topology: Topology, configure: (inout StreamsConfig) -> Void, input: String, outputs: [String]
+    ) async throws -> Bool {
+        if describe {
+            print(topology.describe(), terminator: "")
+            return true
+        }
+        guard let servers = bootstrapServers else { return false }
+        bootstrapLogging(level: .info)
+        let config = try config(defaultApplicationID: name, bootstrapServers: servers, configure: configure)
+        let code = await Worker.run(topology, config: config, input: input, outputs: outputs, logger: Logger(label: name))
+        if code != 0 { throw ExitCode(code) }
+        return true
     }
 }
 

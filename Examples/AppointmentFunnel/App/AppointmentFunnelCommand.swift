@@ -28,19 +28,11 @@ struct AppointmentFunnelCommand: AsyncParsableCommand {
 
     func run() async throws {
         let topology = try AppointmentFunnelApp.topology()
-        if options.describe {
-            print(topology.describe(), terminator: "")
-            return
-        }
-        if let servers = options.bootstrapServers {
-            bootstrapLogging(level: .info)
-            let config = try options.config(
-                defaultApplicationID: "appointment-funnel", bootstrapServers: servers, configure: AppointmentFunnelApp.configure)
-            let code = await Worker.run(
-                topology, config: config, input: AppointmentFunnelApp.appointmentsTopic,
-                outputs: [AppointmentFunnelApp.funnelTopic, AppointmentFunnelApp.deadLetterTopic],
-                logger: Logger(label: "appointment-funnel"))
-            if code != 0 { throw ExitCode(code) }
+        let app = AppointmentFunnelApp.self
+        if try await options.describeOrRunWorker(
+            "appointment-funnel", topology: topology, configure: app.configure, input: app.appointmentsTopic,
+            outputs: [app.funnelTopic, app.deadLetterTopic])
+        {
             return
         }
         bootstrapLogging(level: .error)

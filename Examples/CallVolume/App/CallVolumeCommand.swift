@@ -32,19 +32,11 @@ struct CallVolumeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let topology = try CallVolumeApp.topology()
-        if options.describe {
-            print(topology.describe(), terminator: "")
-            return
-        }
-        if let servers = options.bootstrapServers {
-            bootstrapLogging(level: .info)
-            let config = try options.config(
-                defaultApplicationID: "call-volume", bootstrapServers: servers, configure: CallVolumeApp.configure)
-            let code = await Worker.run(
-                topology, config: config, input: CallVolumeApp.inputTopic,
-                outputs: [CallVolumeApp.volumeTopic, CallVolumeApp.finalTopic, CallVolumeApp.deadLetterTopic],
-                logger: Logger(label: "call-volume"))
-            if code != 0 { throw ExitCode(code) }
+        let app = CallVolumeApp.self
+        if try await options.describeOrRunWorker(
+            "call-volume", topology: topology, configure: app.configure, input: app.inputTopic,
+            outputs: [app.volumeTopic, app.finalTopic, app.deadLetterTopic])
+        {
             return
         }
         bootstrapLogging(level: .error)

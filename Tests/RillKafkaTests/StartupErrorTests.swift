@@ -77,6 +77,17 @@ final class StartupErrorTests: XCTestCase {
         }
     }
 
+    /// Another assignor could give one task's co-partitioned partitions to two consumers.
+    func testAnAssignorOtherThanRangeIsAnErrorNamingIt() throws {
+        for key in ["partition.assignment.strategy", "consumer.partition.assignment.strategy"] {
+            var config = StreamsConfig(applicationID: "assignor", bootstrapServers: "127.0.0.1:9092")
+            config[key] = "cooperative-sticky"
+            XCTAssertThrowsError(try KafkaStreams(try topology(input: "a", output: "b"), config: config)) { error in
+                XCTAssertTrue("\(error)".contains("partition.assignment.strategy") && "\(error)".contains("cooperative-sticky"), "\(error)")
+            }
+        }
+    }
+
     func testStartTwiceIsAnError() throws {
         let broker = try embedded()
         try broker.createTopic("twice-in", partitions: 1)

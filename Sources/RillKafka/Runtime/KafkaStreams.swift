@@ -68,6 +68,9 @@ public final class KafkaStreams: Service, @unchecked Sendable {
             "enable.auto.commit": "false",
             "enable.auto.offset.store": "false",
             "auto.offset.reset": "earliest",
+            // Range gives every member the same partition numbers of equally partitioned topics, so a
+            // task's co-partitioned partitions reach one consumer.
+            "partition.assignment.strategy": "range",
         ]
         var producer: [String: String] = ["linger.ms": "5"]
         if config.processingGuarantee == .exactlyOnceV2 {
@@ -84,6 +87,13 @@ public final class KafkaStreams: Service, @unchecked Sendable {
                 continue
             } else {
                 common[key] = value
+            }
+        }
+        for key in ["partition.assignment.strategy", "consumer.partition.assignment.strategy"] {
+            if let strategy = config.clientProperties[key], strategy != "range" {
+                throw RuntimeError.invalidClientProperty(
+                    key: key,
+                    reason: "must be range, not '\(strategy)': the range assignor keeps the partitions a task reads (the same partition number of each co-partitioned topic) on one consumer; another could split them")
             }
         }
         consumerConfig = KafkaClientConfig(common.merging(consumer) { _, new in new })
@@ -164,12 +174,13 @@ public final class KafkaStreams: Service, @unchecked Sendable {
             }
             var threads: [StreamThread] = []
             let restoreListener = shared.withLock { $0.restoreListener }
+            let barrier = ShutdownBarrier(parties: max(1, config.numStreamThreads))
             for index in 0..<max(1, config.numStreamThreads) {
                 threads.append(
                     try StreamThread(
                         index: index, topology: topology, config: config, consumerConfig: consumerConfig,
                         producerConfig: producerConfig, logger: logger, restoreListener: restoreListener,
-                        globalStores: globalStores,
+                        globalStores: globalStores, shutdownBarrier: barrier,
                         onStateChange: { [weak self] _, _ in self?.threadStateChanged() },
                         onFailure: { [weak self] thread, error in self?.threadFailed(thread, error) }))
             }

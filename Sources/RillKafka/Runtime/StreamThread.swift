@@ -1,3 +1,4 @@
+import CRdKafka
 import Foundation
 import Logging
 import Rill
@@ -49,7 +50,7 @@ final class StreamThread: @unchecked Sendable {
     init(
         index: Int, topology: Topology, config: StreamsConfig, consumerConfig: KafkaClientConfig,
         producerConfig: KafkaClientConfig, logger: Logger, restoreListener: (any StateRestoreListener)?,
-        globalStores: [String: any StateStore] = [:],
+        globalStores: [String: any StateStore] = [:], shutdownBarrier: ShutdownBarrier = ShutdownBarrier(parties: 1),
         onStateChange: @escaping @Sendable (StreamThread, State) -> Void,
         onFailure: @escaping @Sendable (StreamThread, Error) -> Void
     ) throws {
@@ -69,6 +70,7 @@ final class StreamThread: @unchecked Sendable {
         restoreConsumer = try KafkaConsumer(config: restoreConfig, logger: threadLogger)
         self.restoreListener = restoreListener
         self.globalStores = globalStores
+        self.shutdownBarrier = shutdownBarrier
         producer = try KafkaProducer(config: producerConfig, logger: threadLogger)
         collector = ProducerCollector(producer: producer)
         self.onStateChange = onStateChange
@@ -138,11 +140,14 @@ final class StreamThread: @unchecked Sendable {
             setState(.pendingShutdown)
             try commit(tasks.values, checkpoint: true)
             closeAllTasks()
+            shutdownBarrier.arrive()
+            shutdownBarrier.wait(timeout: .seconds(10))
             consumer.close()
             restoreConsumer.close()
             setState(.dead)
         } catch {
             logger.error("Stream thread failed: \(error)")
+            shutdownBarrier.arrive()
             closeAllTasks()
             consumer.close()
             restoreConsumer.close()
@@ -152,6 +157,7 @@ final class StreamThread: @unchecked Sendable {
     }
 
     private var rebalanceError: Error?
+    private let shutdownBarrier: ShutdownBarrier
 
     private func runOnce() throws {
         let hasBuffered = tasks.values.contains { $0.group.buffered > 0 }
@@ -196,6 +202,12 @@ final class StreamThread: @unchecked Sendable {
         }
     }
 
+    /// Commit errors that mean the group is rebalancing, not that something is broken.
+    static let rebalanceErrors: Set<Int32> = [
+        RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS.rawValue, RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION.rawValue,
+        RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID.rawValue,
+    ]
+
     /// How many changelog records a task writes before a commit also flushes its stores to disk and
     /// checkpoints them (Kafka Streams' figure). Flushing RocksDB at every commit would write
     /// small files every second under short commit intervals; what is not yet on disk is in the
@@ -220,9 +232,15 @@ final class StreamThread: @unchecked Sendable {
         }
         try producer.flush(timeoutMs: 60_000)
         if !offsets.isEmpty {
-            try consumer.commit(offsets)
-            for (queue, offset) in committing { queue.committedOffset = offset }
-            logger.debug("Committed \(offsets.count) partition offsets")
+            do {
+                try consumer.commit(offsets)
+                for (queue, offset) in committing { queue.committedOffset = offset }
+                logger.debug("Committed \(offsets.count) partition offsets")
+            } catch let error as KafkaError where Self.rebalanceErrors.contains(error.code) {
+                // The partitions are being reassigned: what this commit missed is processed again by
+                // their next owner (at least once), or committed here if they come back.
+                logger.warning("Commit of \(offsets.count) partition offsets refused while the group rebalances: \(error)")
+            }
         }
         try writeCheckpoints(tasks.filter { checkpoint || $0.task.state.changelogWritesSinceCheckpoint >= Self.checkpointInterval })
     }

@@ -256,7 +256,6 @@ final class SampleAppEndToEndTests: XCTestCase {
 
     var names: [String: String] = [:]
 
-    /// With two stream threads: their consumers split the co-partitioned topics alike.
     func testAppointmentFunnelMatchesAReferenceAndResumesAfterSIGTERM() throws {
         try makeBroker(["clinics:4", "appointments:4"])
         let clinics = (1...20).map { n in
@@ -269,7 +268,7 @@ final class SampleAppEndToEndTests: XCTestCase {
         let first = appointmentTraffic(0..<16_000, seed: 3, state: &state)
         XCTAssertGreaterThanOrEqual(first.records.count, 50_000)
         try produce("appointments", first.records)
-        var app = try startApp("appointment-funnel", ["--threads", "2"])
+        var app = try startApp("appointment-funnel")
         var expected = referenceFunnels(state)
         var records = try read(["appointment-funnel", "appointments-dlq"]) { records in
             self.latestFunnels(records) == expected && records.filter { $0.topic == "appointments-dlq" }.count >= first.bad.count
@@ -283,7 +282,7 @@ final class SampleAppEndToEndTests: XCTestCase {
         // Restarted: old appointments move on and new ones come; nothing is counted twice.
         let second = appointmentTraffic(12_000..<20_000, seed: 4, state: &state)
         try produce("appointments", second.records)
-        app = try startApp("appointment-funnel", ["--threads", "2"])
+        app = try startApp("appointment-funnel")
         expected = referenceFunnels(state)
         records = try read(["appointment-funnel"]) { self.latestFunnels($0) == expected }
         XCTAssertEqual(latestFunnels(records), expected, logText())

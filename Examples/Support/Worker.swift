@@ -4,7 +4,6 @@ import Logging
 import Rill
 import RillKafka
 import ServiceLifecycle
-import Synchronization
 
 /// Runs a sample app as a worker: until SIGTERM or SIGINT, then commits, closes and exits 0.
 public enum Worker {
@@ -62,36 +61,6 @@ extension WorkerOptions {
         let code = await Worker.run(topology, config: config, input: input, outputs: outputs, logger: Logger(label: name))
         if code != 0 { throw ExitCode(code) }
         return true
-    }
-}
-
-/// Turns SIGTERM and SIGINT into a flag that a loop polls.
-public final class SignalWatch: @unchecked Sendable {
-    private let flag = Atomic<Bool>(false)
-    private let semaphore = DispatchSemaphore(value: 0)
-    private var sources: [DispatchSourceSignal] = []
-
-    public init() {
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [self] in request() }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    public var requested: Bool { flag.load(ordering: .relaxed) }
-
-    /// Asks for a stop, as a signal would.
-    public func request() {
-        flag.store(true, ordering: .relaxed)
-        semaphore.signal()
-    }
-
-    /// Waits up to `seconds` for a stop request.
-    public func wait(seconds: Double) {
-        _ = semaphore.wait(timeout: .now() + seconds)
     }
 }
 

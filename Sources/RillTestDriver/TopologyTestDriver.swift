@@ -232,9 +232,7 @@ public final class TopologyTestDriver {
 
     private var deadLetterTopics: Set<String> {
         var topics: Set<String> = []
-        for handling in [config.deserializationExceptionHandler, config.processingExceptionHandler] {
-            if case .deadLetter(let topic) = handling { topics.insert(topic) }
-        }
+        topics.formUnion(config.deadLetterTopics)
         return topics
     }
 

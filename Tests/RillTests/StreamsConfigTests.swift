@@ -9,6 +9,7 @@ final class StreamsConfigTests: XCTestCase {
             "num.stream.threads": "3", "state.dir": "/var/rill", "linger.ms": "7",
             "default.deserialization.exception.handler": "dead_letter:app-dlq",
             "processing.exception.handler": "log_and_continue", "default.key.serde": "string",
+            "default.production.exception.handler": "dead_letter:app-refused",
         ])
         XCTAssertEqual(config.applicationID, "app")
         XCTAssertEqual(config.bootstrapServers, "h:9092")
@@ -18,6 +19,7 @@ final class StreamsConfigTests: XCTestCase {
         XCTAssertEqual(config.clientProperties, ["linger.ms": "7"])
         XCTAssertEqual(config.deserializationExceptionHandler, .deadLetter(topic: "app-dlq"))
         XCTAssertEqual(config.processingExceptionHandler, .logAndContinue)
+        XCTAssertEqual(config.productionExceptionHandler, .deadLetter(topic: "app-refused"))
         XCTAssertEqual(config.defaultKeySerde?.typeName, "String")
     }
 
@@ -35,6 +37,7 @@ final class StreamsConfigTests: XCTestCase {
         for (key, value) in [
             ("commit.interval.ms", "soon"), ("num.stream.threads", "0"), ("processing.guarantee", "maybe"),
             ("default.value.serde", "xml"), ("processing.exception.handler", "dead_letter:"),
+            ("production.exception.handler", "retry"),
         ] {
             XCTAssertThrowsError(try StreamsConfig(properties: ["application.id": "a", key: value])) { error in
                 XCTAssertTrue("\(error)".contains("'\(key)'"), "\(error)")

@@ -27,6 +27,11 @@ public struct StreamsConfig: Sendable {
     public var deserializationExceptionHandler: ErrorHandling
     /// `processing.exception.handler`: for errors thrown by processors (user code).
     public var processingExceptionHandler: ErrorHandling
+    /// `production.exception.handler` (or `default.production.exception.handler`): for records the
+    /// brokers refuse (too large, unknown topic). Authorization and authentication failures stop the
+    /// application whatever it says, as in Kafka Streams. A dead-letter record is the refused record
+    /// (its key, value and headers as sent) with `rill.error` and `rill.sink.topic` headers.
+    public var productionExceptionHandler: ErrorHandling
     /// `rill.startup.timeout.ms`: how long `start()` waits for the brokers before failing.
     public var startupTimeoutMs: Int64
     /// `statestore.cache.max.bytes` (or its old name `cache.max.bytes.buffering`): the record cache
@@ -48,6 +53,7 @@ public struct StreamsConfig: Sendable {
         self.defaultValueSerde = nil
         self.deserializationExceptionHandler = .fail
         self.processingExceptionHandler = .fail
+        self.productionExceptionHandler = .fail
         self.startupTimeoutMs = 30_000
         self.cacheMaxBytes = 10 << 20
         self.clientProperties = [:]
@@ -68,6 +74,15 @@ public struct StreamsConfig: Sendable {
     public mutating func set(_ key: String, _ value: String) throws {
         try validate(key: key, value: value)
         self[key] = value
+    }
+
+    /// The dead-letter topics the exception handlers write to.
+    public var deadLetterTopics: Set<String> {
+        var topics: Set<String> = []
+        for handling in [deserializationExceptionHandler, processingExceptionHandler, productionExceptionHandler] {
+            if case .deadLetter(let topic) = handling { topics.insert(topic) }
+        }
+        return topics
     }
 
     /// Reads or sets a property by its Kafka Streams name; unknown names are client properties.
@@ -105,6 +120,8 @@ public struct StreamsConfig: Sendable {
                 if let v = newValue.flatMap(ErrorHandling.init(configValue:)) { deserializationExceptionHandler = v }
             case "processing.exception.handler":
                 if let v = newValue.flatMap(ErrorHandling.init(configValue:)) { processingExceptionHandler = v }
+            case "production.exception.handler", "default.production.exception.handler":
+                if let v = newValue.flatMap(ErrorHandling.init(configValue:)) { productionExceptionHandler = v }
             case "default.key.serde": defaultKeySerde = newValue.flatMap(builtInSerde(named:))
             case "default.value.serde": defaultValueSerde = newValue.flatMap(builtInSerde(named:))
             default: clientProperties[key] = newValue
@@ -124,7 +141,8 @@ public struct StreamsConfig: Sendable {
             guard ProcessingGuarantee(rawValue: value) != nil else {
                 throw ConfigError(key: key, message: "must be at_least_once or exactly_once_v2, got '\(value)'")
             }
-        case "default.deserialization.exception.handler", "processing.exception.handler":
+        case "default.deserialization.exception.handler", "processing.exception.handler", "production.exception.handler",
+            "default.production.exception.handler":
             guard ErrorHandling(configValue: value) != nil else {
                 throw ConfigError(key: key, message: "must be fail, log_and_continue or dead_letter:<topic>, got '\(value)'")
             }

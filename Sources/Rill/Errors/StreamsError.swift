@@ -15,6 +15,12 @@ public enum StreamsError: Error, CustomStringConvertible, Sendable {
     /// Anything else, with its message.
     case other(String)
 
+    /// Whether a record could not be produced.
+    public var isProduction: Bool {
+        if case .production = self { return true }
+        return false
+    }
+
     public var description: String {
         switch self {
         case .deserialization(let source, let part, let node, let reason):

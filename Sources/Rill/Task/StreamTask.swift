@@ -254,6 +254,8 @@ package final class StreamTask {
             try handle(failure.error, of: raw, with: state.config.deserializationExceptionHandler)
         } catch let error as TopologyError {
             throw error
+        } catch let error as StreamsError where error.isProduction {
+            throw error  // the production exception handler has had its say
         } catch {
             try handle(error, of: raw, with: state.config.processingExceptionHandler)
         }

@@ -54,6 +54,13 @@ public final class EmbeddedKafka: TopicCreator, @unchecked Sendable {
         }
     }
 
+    /// Makes the next `count` Produce requests, from any client, fail with the broker error `code`
+    /// (a Kafka protocol error code, e.g. 10 for a record too large), to test production failures.
+    public func failNextProduceRequests(with code: Int32, count: Int = 1) {
+        let errors = [rd_kafka_resp_err_t](repeating: rd_kafka_resp_err_t(rawValue: code), count: count)
+        errors.withUnsafeBufferPointer { rd_kafka_mock_push_request_errors_array(cluster, 0, count, $0.baseAddress) }
+    }
+
     /// Takes broker `id` (1-based) down, to test outages.
     public func setBrokerDown(_ id: Int32) {
         _ = rd_kafka_mock_broker_set_down(cluster, id)

@@ -137,29 +137,10 @@ public final class KafkaConsumer: @unchecked Sendable {
                     timestamp: timestamp,
                     key: m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) },
                     value: m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) },
-                    headers: headers(of: message)))
+                    headers: RawRecord.headers(of: message)))
         }
         if let failure { throw failure }
         return records
-    }
-
-    private func headers(of message: UnsafeMutablePointer<rd_kafka_message_t>) -> Headers {
-        var native: OpaquePointer?
-        guard rd_kafka_message_headers(message, &native) == RD_KAFKA_RESP_ERR_NO_ERROR, let native else {
-            return Headers()
-        }
-        var headers = Headers()
-        var index = 0
-        var name: UnsafePointer<CChar>?
-        var value: UnsafeRawPointer?
-        var size = 0
-        while rd_kafka_header_get_all(native, index, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
-            headers.add(
-                name.map { String(cString: $0) } ?? "",
-                value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) })
-            index += 1
-        }
-        return headers
     }
 
     /// Commits `offsets` (the next offset to read per partition) synchronously, with optional metadata.

@@ -4,15 +4,23 @@ import Rill
 import Synchronization
 
 /// A Kafka producer (librdkafka). Sends are asynchronous; ``flush(timeoutMs:)`` waits for delivery
-/// and reports the first delivery failure since the last flush.
+/// and reports the first delivery failure since the last flush, ``flushDeliveries(timeoutMs:)`` every
+/// record that failed.
 public final class KafkaProducer: @unchecked Sendable {
     private let client: KafkaClient
     private let deliveries: DeliveryState
     private let logger: Logger
 
+    /// A record librdkafka gave up on, with why.
+    public struct DeliveryFailure: Sendable {
+        /// The record as it was sent (its offset is meaningless).
+        public var record: RawRecord
+        public var error: KafkaError
+    }
+
     /// Delivery failures, recorded by librdkafka's delivery-report callback.
     final class DeliveryState: Sendable {
-        let failure = Mutex<(count: Int, first: KafkaError?)>((0, nil))
+        let failures = Mutex<[DeliveryFailure]>([])
     }
 
     public init(config: KafkaClientConfig, logger: Logger = Logger(label: "rill.kafka.producer")) throws {
@@ -25,13 +33,10 @@ public final class KafkaProducer: @unchecked Sendable {
         rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
             guard let message, let opaque, message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR else { return }
             let state = Unmanaged<DeliveryState>.fromOpaque(opaque).takeUnretainedValue()
-            let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? "?"
+            let record = RawRecord(message: UnsafeMutablePointer(mutating: message))
             let error = KafkaError(
-                message.pointee.err, context: "Delivery to topic '\(topic)' partition \(message.pointee.partition) failed")
-            state.failure.withLock { failure in
-                failure.count += 1
-                if failure.first == nil { failure.first = error }
-            }
+                message.pointee.err, context: "Delivery to topic '\(record.topic)' partition \(message.pointee.partition) failed")
+            state.failures.withLock { $0.append(DeliveryFailure(record: record, error: error)) }
         }
         client = try KafkaClient(
             type: RD_KAFKA_PRODUCER, conf: conf, servers: config.bootstrapServers, callbackTarget: state)
@@ -120,19 +125,30 @@ public final class KafkaProducer: @unchecked Sendable {
 
     /// Waits until every sent record is delivered; throws the first delivery failure since the last flush.
     public func flush(timeoutMs: Int32) throws {
+        let failures = try flushDeliveries(timeoutMs: timeoutMs)
+        if let first = failures.first {
+            throw KafkaError(code: first.error.code, message: "\(failures.count) record(s) not delivered; first: \(first.error.message)")
+        }
+    }
+
+    /// Waits until every sent record is delivered or failed, and returns the records that failed
+    /// since the last call (or ``takeDeliveryFailures()``). Throws when the wait times out.
+    public func flushDeliveries(timeoutMs: Int32) throws -> [DeliveryFailure] {
         let error = rd_kafka_flush(client.handle, timeoutMs)
-        let failure = deliveries.failure.withLock { failure -> (Int, KafkaError?) in
-            let result = (failure.count, failure.first)
-            failure = (0, nil)
-            return result
-        }
-        if let first = failure.1 {
-            throw KafkaError(code: first.code, message: "\(failure.0) record(s) not delivered; first: \(first.message)")
-        }
+        let failures = takeDeliveryFailures()
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(
                 error, context: "Flush to bootstrap.servers=\(client.servers) did not finish within \(timeoutMs) ms "
                     + "(\(rd_kafka_outq_len(client.handle)) records outstanding)")
+        }
+        return failures
+    }
+
+    /// The records whose delivery failed since the last call, as reported so far by ``poll(timeoutMs:)``.
+    public func takeDeliveryFailures() -> [DeliveryFailure] {
+        deliveries.failures.withLock { failures in
+            defer { failures = [] }
+            return failures
         }
     }
 

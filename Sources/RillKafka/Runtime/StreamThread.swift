@@ -72,7 +72,7 @@ final class StreamThread: @unchecked Sendable {
         self.globalStores = globalStores
         self.shutdownBarrier = shutdownBarrier
         producer = try KafkaProducer(config: producerConfig, logger: threadLogger)
-        collector = ProducerCollector(producer: producer)
+        collector = ProducerCollector(producer: producer, handling: config.productionExceptionHandler, logger: threadLogger)
         self.onStateChange = onStateChange
         self.onFailure = onFailure
         commitInterval = .milliseconds(config.commitIntervalMs)
@@ -184,7 +184,7 @@ final class StreamThread: @unchecked Sendable {
         for running in tasks.values {
             try running.task.maybePunctuateWallClockTime()
         }
-        producer.poll(timeoutMs: 0)
+        try collector.poll()
         let commitRequested = tasks.values.contains { $0.task.state.commitRequested }
         if commitRequested || ContinuousClock.now - lastCommit >= commitInterval {
             try commit(tasks.values)
@@ -230,7 +230,7 @@ final class StreamThread: @unchecked Sendable {
                 committing.append((queue, offset))
             }
         }
-        try producer.flush(timeoutMs: 60_000)
+        try collector.flush()
         if !offsets.isEmpty {
             do {
                 try consumer.commit(offsets)
@@ -428,6 +428,8 @@ final class StreamThread: @unchecked Sendable {
     private func publishMetrics() {
         var sum = closedTaskMetrics
         for running in tasks.values { sum.add(running.task.state.metrics) }
+        sum.droppedRecords += collector.dropped
+        sum.deadLetterRecords += collector.deadLettered
         publishedMetrics.withLock { $0 = sum }
     }
 }

@@ -31,6 +31,21 @@ public final class KafkaStreams: Service, @unchecked Sendable {
         var isTerminal: Bool { self == .notRunning || self == .error }
     }
 
+    /// What to do when a stream thread stops on an error, as Kafka Streams'
+    /// `StreamsUncaughtExceptionHandler` answers.
+    public enum StreamThreadExceptionResponse: Sendable {
+        /// Start a new stream thread in its place. The failed thread's tasks go back to the group
+        /// and resume from their last commit (at least once); the other threads go on.
+        case replaceThread
+        /// Stop this instance: the other threads commit and close, and the state becomes `error`.
+        /// The default.
+        case shutdownClient
+        /// Stop every instance of the application: this one as `shutdownClient`, and the others,
+        /// with a ``RuntimeError/applicationShutdownRequested(reason:)`` error, when they see the
+        /// request on the topic `<application.id>-rill-shutdown`.
+        case shutdownApplication
+    }
+
     public let topology: Topology
     public let config: StreamsConfig
     private let logger: Logger
@@ -46,8 +61,18 @@ public final class KafkaStreams: Service, @unchecked Sendable {
         var listener: (@Sendable (State, State) -> Void)?
         var restoreListener: (any StateRestoreListener)?
         var waiters: [CheckedContinuation<Void, Never>] = []
+        var exceptionHandler: (@Sendable (Error) -> StreamThreadExceptionResponse)?
+        var shutdownChannel: ApplicationShutdownChannel?
+        /// Makes the stream thread of an index (set by `start()`), and the next index to use.
+        var makeThread: ThreadFactory?
+        var nextThreadIndex = 0
     }
     private let shared = Mutex(Shared())
+
+    /// Makes the stream thread of an index; used on the thread that failed, so it crosses threads.
+    private struct ThreadFactory: @unchecked Sendable {
+        let make: (Int) throws -> StreamThread
+    }
 
     /// Checks the topology and the configuration; a client property librdkafka rejects is an error naming it.
     public init(_ topology: Topology, config: StreamsConfig, logger: Logger = Logger(label: "rill")) throws {
@@ -120,6 +145,18 @@ public final class KafkaStreams: Service, @unchecked Sendable {
         shared.withLock { $0.restoreListener = listener }
     }
 
+    /// Decides what happens when a stream thread stops on an error (default: `shutdownClient`);
+    /// called on the failed thread. Set it before ``start()``.
+    ///
+    /// ```swift
+    /// streams.setUncaughtExceptionHandler { error in
+    ///     error is TransientGlitch ? .replaceThread : .shutdownApplication
+    /// }
+    /// ```
+    public func setUncaughtExceptionHandler(_ handler: @escaping @Sendable (Error) -> StreamThreadExceptionResponse) {
+        shared.withLock { $0.exceptionHandler = handler }
+    }
+
     /// Records processed, dropped and dead-lettered so far, over all threads.
     public var metrics: (processed: Int64, dropped: Int64, deadLettered: Int64) {
         let threads = shared.withLock { $0.threads }
@@ -172,19 +209,32 @@ public final class KafkaStreams: Service, @unchecked Sendable {
                 try global.start(timeoutMs: Int32(clamping: config.startupTimeoutMs))
                 globalStores = global.stores
             }
-            var threads: [StreamThread] = []
+            let channel = try ApplicationShutdownChannel(
+                applicationID: config.applicationID, consumerConfig: consumerConfig, producerConfig: producerConfig,
+                logger: logger)
+            shared.withLock { $0.shutdownChannel = channel }
+            try channel.start(timeoutMs: Int32(clamping: config.startupTimeoutMs)) { [weak self] reason in
+                self?.applicationShutdownRequested(reason: reason)
+            }
             let restoreListener = shared.withLock { $0.restoreListener }
             let barrier = ShutdownBarrier(parties: max(1, config.numStreamThreads))
-            for index in 0..<max(1, config.numStreamThreads) {
-                threads.append(
-                    try StreamThread(
-                        index: index, topology: topology, config: config, consumerConfig: consumerConfig,
-                        producerConfig: producerConfig, logger: logger, restoreListener: restoreListener,
-                        globalStores: globalStores, shutdownBarrier: barrier,
-                        onStateChange: { [weak self] _, _ in self?.threadStateChanged() },
-                        onFailure: { [weak self] thread, error in self?.threadFailed(thread, error) }))
+            let makeThread = { [unowned self] (index: Int) throws -> StreamThread in
+                try StreamThread(
+                    index: index, topology: topology, config: config, consumerConfig: consumerConfig,
+                    producerConfig: producerConfig, logger: logger, restoreListener: restoreListener,
+                    globalStores: globalStores, shutdownBarrier: barrier,
+                    onStateChange: { [weak self] _, _ in self?.threadStateChanged() },
+                    onFailure: { [weak self] thread, error in self?.threadFailed(thread, error) })
             }
-            shared.withLock { $0.threads = threads }
+            let threads = try (0..<max(1, config.numStreamThreads)).map(makeThread)
+            shared.withLock {
+                $0.threads = threads
+                $0.makeThread = ThreadFactory { index in
+                    barrier.join()
+                    return try makeThread(index)
+                }
+                $0.nextThreadIndex = threads.count
+            }
             for thread in threads { thread.start() }
         } catch {
             shared.withLock { $0.failure = error }
@@ -210,6 +260,7 @@ public final class KafkaStreams: Service, @unchecked Sendable {
             allStopped = false
         }
         shared.withLock { $0.globalThread }?.stop(timeout: timeout)
+        shared.withLock { $0.shutdownChannel }?.stop()
         if state == .pendingShutdown { transition(to: .notRunning) }
         return allStopped
     }
@@ -251,13 +302,57 @@ public final class KafkaStreams: Service, @unchecked Sendable {
 
     private func threadFailed(_ failed: StreamThread, _ error: Error) {
         let failure = RuntimeError.streamThreadDied(thread: failed.name, reason: "\(error)")
+        let (handler, current) = shared.withLock { ($0.exceptionHandler, $0.state) }
+        let response = handler?(error) ?? .shutdownClient
+        if response == .replaceThread, current == .running || current == .rebalancing {
+            do {
+                try replace(failed)
+                return
+            } catch {
+                logger.error("Could not replace stream thread \(failed.name): \(error)")
+            }
+        }
+        if response == .shutdownApplication {
+            logger.error("Asking every instance of application '\(config.applicationID)' to shut down: \(failure)")
+            do {
+                try shared.withLock { $0.shutdownChannel }?.requestShutdown(reason: "\(failure)")
+            } catch {
+                logger.error("Could not ask the other instances to shut down: \(error)")
+            }
+        }
+        shutDownOnError(failure, except: failed)
+    }
+
+    /// Starts a new stream thread in place of `failed` (which has closed its tasks and left the group).
+    private func replace(_ failed: StreamThread) throws {
+        let (factory, index) = shared.withLock { shared -> (ThreadFactory?, Int) in
+            defer { shared.nextThreadIndex += 1 }
+            return (shared.makeThread, shared.nextThreadIndex)
+        }
+        guard let factory else { return }
+        let replacement = try factory.make(index)
+        shared.withLock { $0.threads = $0.threads.filter { $0 !== failed } + [replacement] }
+        logger.warning("Replacing failed stream thread \(failed.name) with \(replacement.name)")
+        replacement.start()
+    }
+
+    /// Another instance asked the application to shut down.
+    private func applicationShutdownRequested(reason: String) {
+        guard state == .running || state == .rebalancing else { return }  // shutting down already (maybe the asker)
+        logger.error("Shutting down at the request of another instance: \(reason)")
+        shutDownOnError(RuntimeError.applicationShutdownRequested(reason: reason), except: nil)
+    }
+
+    /// Records `failure`, stops every thread but `failed` (which is unwinding already) and ends in `error`.
+    private func shutDownOnError(_ failure: Error, except failed: StreamThread?) {
         shared.withLock { if $0.failure == nil { $0.failure = failure } }
         guard transition(to: .pendingError, allowedFrom: [.rebalancing, .running, .pendingShutdown]) else { return }
-        // Stop the others from another thread: the failed one is still unwinding.
+        // Stop the others from another thread: the caller may be one of them.
         Thread { [self] in
             let threads = shared.withLock { $0.threads }
             for thread in threads where thread !== failed { thread.requestStop() }
             for thread in threads where thread !== failed { _ = thread.awaitStop(timeout: .seconds(30)) }
+            shared.withLock { $0.globalThread }?.stop(timeout: .seconds(30))
             transition(to: .error)
         }.start()
     }
@@ -304,11 +399,15 @@ public final class KafkaStreams: Service, @unchecked Sendable {
             configs[topic] = builder.changelogConfig
         }
         let maxSource = sourceCounts.values.max() ?? 1
-        for handling in [config.deserializationExceptionHandler, config.processingExceptionHandler] {
-            if case .deadLetter(let topic) = handling, existing[topic] == nil { wanted[topic] = maxSource }
-        }
-        try TopicProvisioner(admin: admin, bootstrapServers: config.bootstrapServers, logger: logger, timeoutMs: timeout)
-            .ensure(wanted, configs: configs, existing: existing, internalPrefix: app + "-")
+        for topic in config.deadLetterTopics where existing[topic] == nil { wanted[topic] = maxSource }
+        let provisioner = TopicProvisioner(
+            admin: admin, bootstrapServers: config.bootstrapServers, logger: logger, timeoutMs: timeout)
+        try provisioner.ensure(wanted, configs: configs, existing: existing, internalPrefix: app + "-")
+        // Only its partition 0 is used: any partition count will do.
+        let shutdownTopic = ApplicationShutdownChannel.topic(applicationID: app)
+        try provisioner.ensure(
+            [shutdownTopic: 1], configs: [shutdownTopic: ["retention.ms": "86400000"]], existing: existing,
+            internalPrefix: nil)
     }
 
     /// Creates those of `topics` that don't exist yet with the partition count of `source` (how

@@ -9,6 +9,8 @@ public enum RuntimeError: Error, CustomStringConvertible, Sendable {
     case invalidClientProperty(key: String, reason: String)
     case illegalState(String)
     case streamThreadDied(thread: String, reason: String)
+    /// Another instance of the application asked every instance to shut down.
+    case applicationShutdownRequested(reason: String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,8 @@ public enum RuntimeError: Error, CustomStringConvertible, Sendable {
             return message
         case .streamThreadDied(let thread, let reason):
             return "Stream thread \(thread) stopped: \(reason)"
+        case .applicationShutdownRequested(let reason):
+            return "Another instance of the application asked every instance to shut down: \(reason)"
         }
     }
 }

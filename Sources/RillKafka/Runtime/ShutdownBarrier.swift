@@ -11,6 +11,11 @@ final class ShutdownBarrier: Sendable {
 
     init(parties: Int) { remaining = Mutex(parties) }
 
+    /// Counts one more thread (one that replaces a failed thread, which has arrived already).
+    func join() {
+        remaining.withLock { $0 += 1 }
+    }
+
     /// Marks this thread's last commit made (once per thread).
     func arrive() {
         let last = remaining.withLock { count -> Bool in

@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
         // C libraries, wrapped once by the Swift targets above them.
@@ -41,6 +42,7 @@ let package = Package(
             dependencies: [
                 "Rill", "RillRocksDB", "CRdKafka", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]),
         // A second, deterministic runtime for unit tests.
         .target(
@@ -96,6 +98,8 @@ let package = Package(
                 "Rill", "RillKafka", "RillRocksDB", "RillTestDriver", "CRdKafka", "CallVolume", "AppointmentFunnel", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]),
         .testTarget(
             name: "SampleAppTests",

@@ -23,6 +23,19 @@ final class StreamsConfigTests: XCTestCase {
         XCTAssertEqual(config.defaultKeySerde?.typeName, "String")
     }
 
+    func testPrintingAConfigNeverShowsASecret() throws {
+        var config = StreamsConfig(applicationID: "app", bootstrapServers: "h:9093")
+        try config.set("security.protocol", "SASL_SSL")
+        try config.set("sasl.password", "hunter2")
+        try config.set("ssl.key.password", "swordfish")
+        try config.set("sasl.oauthbearer.client.secret", "opensesame")
+        let printed = "\(config)"
+        for secret in ["hunter2", "swordfish", "opensesame"] { XCTAssertFalse(printed.contains(secret), printed) }
+        XCTAssertTrue(printed.contains("sasl.password=[redacted]"), printed)
+        XCTAssertTrue(printed.contains("security.protocol=SASL_SSL"), printed)
+        XCTAssertTrue(printed.contains("application.id=app"), printed)
+    }
+
     func testExactlyOnceDefaultsToA100msCommitInterval() throws {
         let config = try StreamsConfig(properties: ["application.id": "a", "processing.guarantee": "exactly_once_v2"])
         XCTAssertEqual(config.processingGuarantee, .exactlyOnceV2)

@@ -155,6 +155,29 @@ public struct StreamsConfig: Sendable {
     }
 }
 
+extension StreamsConfig: CustomStringConvertible {
+    /// Whether a property holds a secret (a password, key or token), which is never printed.
+    public static func isSecret(_ key: String) -> Bool {
+        let key = key.lowercased()
+        return ["password", "secret", "jaas", "oauthbearer.config", "key.pem", "private", "token", "credential"]
+            .contains { key.contains($0) }
+    }
+
+    /// The settings as `key=value` lines, secrets shown as `[redacted]`.
+    public var description: String {
+        var lines = [
+            "application.id=\(applicationID)", "bootstrap.servers=\(bootstrapServers)",
+            "commit.interval.ms=\(commitIntervalMs)", "processing.guarantee=\(processingGuarantee.rawValue)",
+            "num.stream.threads=\(numStreamThreads)", "state.dir=\(stateDir)",
+            "statestore.cache.max.bytes=\(cacheMaxBytes)",
+        ]
+        for (key, value) in clientProperties.sorted(by: { $0.key < $1.key }) {
+            lines.append("\(key)=\(Self.isSecret(key) ? "[redacted]" : value)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
 /// `processing.guarantee`.
 public enum ProcessingGuarantee: String, Sendable {
     case atLeastOnce = "at_least_once"

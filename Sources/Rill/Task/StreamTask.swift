@@ -267,7 +267,7 @@ package final class StreamTask {
             throw error
         case .logAndContinue:
             state.metrics.droppedRecords += 1
-            state.logger.warning("Skipping record: \(error)")
+            state.logger.warning("Skipping record: \(error)", metadata: raw.logMetadata)
         case .deadLetter(let topic):
             var headers = raw.headers
             headers.add("rill.error", string: "\(error)")
@@ -278,7 +278,7 @@ package final class StreamTask {
                 topic: topic, partition: nil, key: raw.key, value: raw.value, timestamp: raw.timestamp,
                 headers: headers)
             state.metrics.deadLetterRecords += 1
-            state.logger.warning("Sent record to dead-letter topic '\(topic)': \(error)")
+            state.logger.warning("Sent record to dead-letter topic '\(topic)': \(error)", metadata: raw.logMetadata)
         }
     }
 

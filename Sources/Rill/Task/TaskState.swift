@@ -1,5 +1,12 @@
 import Logging
 
+extension RawRecord {
+    /// Where the record came from, as log metadata: `topic`, `partition` and `offset`.
+    package var logMetadata: Logger.Metadata {
+        ["topic": "\(topic)", "partition": "\(partition)", "offset": "\(offset)"]
+    }
+}
+
 /// What the nodes of one task share: identity, the record being processed, stream time,
 /// punctuation schedules, where output goes, and counters.
 @usableFromInline
@@ -65,7 +72,8 @@ package final class TaskState {
     func skipInvalidTimestamp(_ raw: RawRecord, extracted: Int64) {
         metrics.droppedRecords += 1
         logger.warning(
-            "Skipping record with invalid timestamp \(extracted) from topic '\(raw.topic)' partition \(raw.partition) offset \(raw.offset)")
+            "Skipping record with invalid timestamp \(extracted) from topic '\(raw.topic)' partition \(raw.partition) offset \(raw.offset)",
+            metadata: raw.logMetadata)
     }
 
     func schedule(node: String, intervalMs: Int64, type: PunctuationType, punctuator: @escaping (Int64) throws -> Void)

@@ -206,6 +206,15 @@ public final class KafkaConsumer: @unchecked Sendable {
         try client.watermarks(partition, timeoutMs: timeoutMs)
     }
 
+    /// The end offset of `partition` as of the consumer's last fetch from it (no request to the
+    /// brokers), or `nil` when it has fetched nothing from it yet.
+    public func lastKnownEndOffset(_ partition: TopicPartition) -> Int64? {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let error = rd_kafka_get_watermark_offsets(client.handle, partition.topic, partition.partition, &low, &high)
+        return error == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 ? high : nil
+    }
+
     /// The partition count of `topic`, or `nil` when it does not exist (never creates it).
     public func partitionCount(topic: String, timeoutMs: Int32) throws -> Int32? {
         try client.partitionCount(topic: topic, timeoutMs: timeoutMs)

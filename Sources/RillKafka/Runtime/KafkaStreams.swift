@@ -1,4 +1,5 @@
 import CRdKafka
+import CoreMetrics
 import Foundation
 import Logging
 import Rill
@@ -74,8 +75,15 @@ public final class KafkaStreams: Service, @unchecked Sendable {
         let make: (Int) throws -> StreamThread
     }
 
+    private let metricsFactory: MetricsFactory
+
     /// Checks the topology and the configuration; a client property librdkafka rejects is an error naming it.
-    public init(_ topology: Topology, config: StreamsConfig, logger: Logger = Logger(label: "rill")) throws {
+    /// Metrics (see the `rill_` labels in the README) go to `metricsFactory`, by default the one the
+    /// process bootstrapped with `MetricsSystem.bootstrap`.
+    public init(
+        _ topology: Topology, config: StreamsConfig, logger: Logger = Logger(label: "rill"),
+        metricsFactory: MetricsFactory = MetricsSystem.factory
+    ) throws {
         try topology.validate()
         guard !config.applicationID.isEmpty else {
             throw RuntimeError.invalidClientProperty(key: "application.id", reason: "is required")
@@ -86,6 +94,7 @@ public final class KafkaStreams: Service, @unchecked Sendable {
         self.topology = topology
         self.config = config
         self.logger = logger
+        self.metricsFactory = metricsFactory
 
         var common: [String: String] = ["bootstrap.servers": config.bootstrapServers]
         var consumer: [String: String] = [
@@ -222,7 +231,7 @@ public final class KafkaStreams: Service, @unchecked Sendable {
                 try StreamThread(
                     index: index, topology: topology, config: config, consumerConfig: consumerConfig,
                     producerConfig: producerConfig, logger: logger, restoreListener: restoreListener,
-                    globalStores: globalStores, shutdownBarrier: barrier,
+                    globalStores: globalStores, shutdownBarrier: barrier, metricsFactory: metricsFactory,
                     onStateChange: { [weak self] _, _ in self?.threadStateChanged() },
                     onFailure: { [weak self] thread, error in self?.threadFailed(thread, error) })
             }
@@ -446,7 +455,10 @@ public final class KafkaStreams: Service, @unchecked Sendable {
             for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
                 let result = rd_kafka_conf_set(conf, key, value, &errstr, errstr.count)
                 if result != RD_KAFKA_CONF_OK {
-                    let reason = String(decoding: errstr.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                    var reason = String(decoding: errstr.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                    if StreamsConfig.isSecret(key), !value.isEmpty {
+                        reason = reason.replacingOccurrences(of: value, with: "[redacted]")
+                    }
                     throw RuntimeError.invalidClientProperty(key: key, reason: reason)
                 }
             }

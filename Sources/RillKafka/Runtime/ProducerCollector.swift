@@ -76,7 +76,7 @@ final class ProducerCollector: RecordCollector {
                 throw StreamsError.production(topic: topic, reason: reason)
             case .logAndContinue:
                 dropped += 1
-                logger.warning("Dropping a record the brokers refused for topic '\(topic)': \(reason)")
+                logger.warning("Dropping a record the brokers refused for topic '\(topic)': \(reason)", metadata: ["topic": "\(topic)"])
             case .deadLetter(let deadLetterTopic):
                 guard topic != deadLetterTopic else {
                     throw StreamsError.production(topic: topic, reason: "dead-letter record not delivered: \(reason)")
@@ -88,7 +88,9 @@ final class ProducerCollector: RecordCollector {
                     topic: deadLetterTopic, partition: nil, key: failure.record.key, value: failure.record.value,
                     timestamp: failure.record.timestamp, headers: headers)
                 deadLettered += 1
-                logger.warning("Sent a record the brokers refused for topic '\(topic)' to dead-letter topic '\(deadLetterTopic)': \(reason)")
+                logger.warning(
+                    "Sent a record the brokers refused for topic '\(topic)' to dead-letter topic '\(deadLetterTopic)': \(reason)",
+                    metadata: ["topic": "\(topic)"])
             }
         }
     }

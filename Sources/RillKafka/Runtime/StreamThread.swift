@@ -1,4 +1,5 @@
 import CRdKafka
+import CoreMetrics
 import Foundation
 import Logging
 import Rill
@@ -39,6 +40,8 @@ final class StreamThread: @unchecked Sendable {
     private let globalStores: [String: any StateStore]
     /// The thread's share of `statestore.cache.max.bytes` (`nil` when caching is off).
     private let cache: RecordCache?
+    /// What the thread reports through swift-metrics.
+    private let telemetry: StreamThreadMetrics
 
     /// A task with its buffered input and consumed positions.
     final class RunningTask {
@@ -51,6 +54,7 @@ final class StreamThread: @unchecked Sendable {
         index: Int, topology: Topology, config: StreamsConfig, consumerConfig: KafkaClientConfig,
         producerConfig: KafkaClientConfig, logger: Logger, restoreListener: (any StateRestoreListener)?,
         globalStores: [String: any StateStore] = [:], shutdownBarrier: ShutdownBarrier = ShutdownBarrier(parties: 1),
+        metricsFactory: MetricsFactory = MetricsSystem.factory,
         onStateChange: @escaping @Sendable (StreamThread, State) -> Void,
         onFailure: @escaping @Sendable (StreamThread, Error) -> Void
     ) throws {
@@ -76,6 +80,7 @@ final class StreamThread: @unchecked Sendable {
         self.onStateChange = onStateChange
         self.onFailure = onFailure
         commitInterval = .milliseconds(config.commitIntervalMs)
+        telemetry = StreamThreadMetrics(applicationID: config.applicationID, thread: name, factory: metricsFactory)
         let cacheBytes = config.cacheMaxBytes / max(config.numStreamThreads, 1)
         cache = cacheBytes > 0 ? RecordCache(maxBytes: cacheBytes) : nil
         var byTopic: [String: Int] = [:]
@@ -161,6 +166,7 @@ final class StreamThread: @unchecked Sendable {
 
     private func runOnce() throws {
         let hasBuffered = tasks.values.contains { $0.group.buffered > 0 }
+        let pollStart = DispatchTime.now().uptimeNanoseconds
         let records = try consumer.poll(max: 2000, timeoutMs: hasBuffered ? 0 : 100)
         if let error = rebalanceError {
             rebalanceError = nil
@@ -178,12 +184,17 @@ final class StreamThread: @unchecked Sendable {
             guard let target = current?.target else { continue }
             target.task.group.append(record, to: target.queue)
         }
+        let processStart = DispatchTime.now().uptimeNanoseconds
+        telemetry.pollTime.recordNanoseconds(Int64(processStart - pollStart))
         for running in tasks.values where running.group.buffered > 0 {
             try process(running, max: 1000)
         }
+        let punctuateStart = DispatchTime.now().uptimeNanoseconds
+        telemetry.processTime.recordNanoseconds(Int64(punctuateStart - processStart))
         for running in tasks.values {
             try running.task.maybePunctuateWallClockTime()
         }
+        telemetry.punctuateTime.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - punctuateStart))
         try collector.poll()
         let commitRequested = tasks.values.contains { $0.task.state.commitRequested }
         if commitRequested || ContinuousClock.now - lastCommit >= commitInterval {
@@ -219,6 +230,8 @@ final class StreamThread: @unchecked Sendable {
     /// written since the last checkpoint, and always when `checkpoint` is set (the tasks are closing).
     private func commit<C: Collection>(_ tasks: C, checkpoint: Bool = false) throws where C.Element == RunningTask {
         lastCommit = .now
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { telemetry.commitLatency.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started)) }
         var offsets: [TopicPartition: (offset: Int64, metadata: String?)] = [:]
         var committing: [(PartitionQueue, Int64)] = []
         for running in tasks {
@@ -243,6 +256,14 @@ final class StreamThread: @unchecked Sendable {
             }
         }
         try writeCheckpoints(tasks.filter { checkpoint || $0.task.state.changelogWritesSinceCheckpoint >= Self.checkpointInterval })
+        for running in tasks {
+            for queue in running.group.queues {
+                guard let next = queue.processedOffset ?? queue.committedOffset,
+                    let end = consumer.lastKnownEndOffset(queue.partition)
+                else { continue }
+                telemetry.reportLag(queue.partition, max(0, end - next))
+            }
+        }
     }
 
     // MARK: - Restore and checkpoints
@@ -278,7 +299,9 @@ final class StreamThread: @unchecked Sendable {
                     }
                 }
                 guard start < high else { continue }
-                logger.info("Restoring state store '\(changelog.store)' of task \(task.id) from \(partition): \(high - start) records")
+                logger.info(
+                    "Restoring state store '\(changelog.store)' of task \(task.id) from \(partition): \(high - start) records",
+                    metadata: ["task": "\(task.id)", "topic": "\(partition.topic)", "partition": "\(partition.partition)"])
                 restoreListener?.onRestoreStart(partition, store: changelog.store, startOffset: start, endOffset: high)
                 pending[partition] = Restoring(task: task, changelog: changelog, end: high, position: start)
                 total += high - start
@@ -313,6 +336,8 @@ final class StreamThread: @unchecked Sendable {
                 try entry.task.restore(entry.changelog, within)
                 entry.restored += Int64(within.count)
                 done += Int64(within.count)
+                telemetry.restoredRecords.increment(by: within.count)
+                telemetry.restoreRemaining.record(total - done)
                 entry.position = last.offset + 1
                 restoreListener?.onBatchRestored(
                     partition, store: entry.changelog.store, batchEndOffset: entry.position, restored: Int64(within.count))
@@ -400,6 +425,8 @@ final class StreamThread: @unchecked Sendable {
             guard let running = taskByPartition.removeValue(forKey: partition)?.task else { continue }
             running.group.remove(partition)
             if running.group.isEmpty {
+                telemetry.report(task: running.task.id, running.task.state.metrics)
+                telemetry.taskClosed(running.task.id)
                 closedTaskMetrics.add(running.task.state.metrics)
                 running.task.close()
                 tasks[running.task.id] = nil
@@ -427,7 +454,11 @@ final class StreamThread: @unchecked Sendable {
 
     private func publishMetrics() {
         var sum = closedTaskMetrics
-        for running in tasks.values { sum.add(running.task.state.metrics) }
+        for running in tasks.values {
+            sum.add(running.task.state.metrics)
+            telemetry.report(task: running.task.id, running.task.state.metrics)
+        }
+        telemetry.reportProducer(dropped: collector.dropped, deadLettered: collector.deadLettered)
         sum.droppedRecords += collector.dropped
         sum.deadLetterRecords += collector.deadLettered
         publishedMetrics.withLock { $0 = sum }

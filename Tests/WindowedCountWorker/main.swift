@@ -1,6 +1,6 @@
 // A worker process for the runtime's crash and restore tests: counts "clicks" per key in 1-minute
 // windows on RocksDB and writes the counts to "window-counts", until SIGTERM (a clean close) or
-// SIGKILL. Usage: WindowedCountWorker <bootstrap servers> <state dir> <application id>
+// SIGKILL. Usage: WindowedCountWorker <bootstrap servers> <state dir> <application id> [<stream threads>]
 import Dispatch
 import Foundation
 import Logging
@@ -8,8 +8,9 @@ import Rill
 import RillKafka
 
 let arguments = CommandLine.arguments
-guard arguments.count == 4 else {
-    FileHandle.standardError.write(Data("usage: WindowedCountWorker <bootstrap servers> <state dir> <application id>\n".utf8))
+guard arguments.count == 4 || arguments.count == 5 else {
+    FileHandle.standardError.write(
+        Data("usage: WindowedCountWorker <bootstrap servers> <state dir> <application id> [<stream threads>]\n".utf8))
     exit(2)
 }
 LoggingSystem.bootstrap { label in
@@ -29,6 +30,7 @@ builder.stream("clicks", Consumed(.string, .string))
 var config = StreamsConfig(applicationID: arguments[3], bootstrapServers: arguments[1])
 config.stateDir = arguments[2]
 config.commitIntervalMs = 200
+config.numStreamThreads = arguments.count == 5 ? Int(arguments[4]) ?? 1 : 1
 // A killed worker's successor should not wait long for the group to notice.
 config["consumer.session.timeout.ms"] = "6000"
 config["consumer.heartbeat.interval.ms"] = "500"

@@ -56,9 +56,46 @@ final class WindowedCountHarness {
         let worker = Process()
         worker.executableURL = try DevBrokerProcess.builtExecutable("WindowedCountWorker")
         worker.arguments = [broker.bootstrapServers, stateDir, app, String(threads)]
-        worker.standardOutput = FileHandle.nullDevice
+        let output = Pipe()
+        worker.standardOutput = output
+        let states = WorkerStates()
+        workerStates[ObjectIdentifier(worker)] = states
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty { handle.readabilityHandler = nil } else { states.append(data) }
+        }
         try worker.run()
         return worker
+    }
+
+    /// The states a worker printed, gathered from its stdout.
+    final class WorkerStates: @unchecked Sendable {
+        private let lock = NSCondition()
+        private var text = ""
+        func append(_ data: Data) {
+            lock.lock()
+            text += String(decoding: data, as: UTF8.self)
+            lock.broadcast()
+            lock.unlock()
+        }
+        /// Waits until the worker has printed `line` (true) or `timeout` passes (false).
+        func wait(for line: String, timeout: TimeInterval) -> Bool {
+            let deadline = Date().addingTimeInterval(timeout)
+            lock.lock()
+            defer { lock.unlock() }
+            while !text.contains(line + "\n") {
+                if !lock.wait(until: deadline) { return false }
+            }
+            return true
+        }
+    }
+    private var workerStates: [ObjectIdentifier: WorkerStates] = [:]
+
+    /// Waits until `worker` runs its tasks (its instance entered `running`).
+    func waitUntilRunning(_ worker: Process, timeout: TimeInterval = 60) throws {
+        guard workerStates[ObjectIdentifier(worker)]?.wait(for: "state=running", timeout: timeout) == true else {
+            throw TestSetupError("the worker did not reach running within \(Int(timeout)) s")
+        }
     }
 
     func kill(_ worker: Process) {

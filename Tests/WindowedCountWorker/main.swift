@@ -1,6 +1,6 @@
 // A worker process for the runtime's crash and restore tests: counts "clicks" per key in 1-minute
 // windows on RocksDB and writes the counts to "window-counts", until SIGTERM (a clean close) or
-// SIGKILL. Usage: WindowedCountWorker <bootstrap servers> <state dir> <application id> [<stream threads>]
+// SIGKILL. Prints each state it enters ("state=running") on stdout. Usage: WindowedCountWorker <bootstrap servers> <state dir> <application id> [<stream threads>]
 import Dispatch
 import Foundation
 import Logging
@@ -46,6 +46,10 @@ nonisolated func waitForSIGTERM() {
     withExtendedLifetime(source) {}
 }
 
+// Tells the tests when the instance has its tasks and processes.
+streams.setStateListener { new, _ in
+    FileHandle.standardOutput.write(Data("state=\(new.rawValue)\n".utf8))
+}
 do {
     try streams.start()
 } catch {

@@ -7,6 +7,9 @@ import Synchronization
 public enum RebalanceEvent: Sendable {
     case assigned([TopicPartition])
     case revoked([TopicPartition])
+    /// Taken away without a rebalance this consumer took part in (e.g. its session expired): another
+    /// member may own them already, so nothing may be committed for them.
+    case lost([TopicPartition])
 }
 
 /// A Kafka consumer (librdkafka's high-level consumer): group membership, batch polling, explicit commits.
@@ -29,13 +32,15 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// What librdkafka's rebalance callback reaches through its opaque pointer.
     final class Callbacks: @unchecked Sendable {
-        var rebalance: (@Sendable (RebalanceEvent) -> Void)?
+        var rebalance: (@Sendable (RebalanceEvent) -> [TopicPartition: Int64])?
         let logger: Logger
         init(logger: Logger) { self.logger = logger }
     }
 
-    /// Called on the polling thread when partitions are assigned or revoked, before librdkafka applies the change.
-    public var rebalanceHandler: (@Sendable (RebalanceEvent) -> Void)? {
+    /// Called on the polling thread when partitions are assigned or revoked, before librdkafka applies
+    /// the change. For an assignment it may answer where to start reading some of the partitions
+    /// (the others start at their committed offsets).
+    public var rebalanceHandler: (@Sendable (RebalanceEvent) -> [TopicPartition: Int64])? {
         get { callbacks.rebalance }
         set { callbacks.rebalance = newValue }
     }
@@ -52,14 +57,21 @@ public final class KafkaConsumer: @unchecked Sendable {
             let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
             switch error {
             case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-                callbacks.rebalance?(.assigned(list))
+                let positions = callbacks.rebalance?(.assigned(list)) ?? [:]
+                if let partitions, !positions.isEmpty {
+                    for index in 0..<Int(partitions.pointee.cnt) {
+                        let element = partitions.pointee.elems[index]
+                        let key = TopicPartition(topic: String(cString: element.topic), partition: element.partition)
+                        if let position = positions[key] { partitions.pointee.elems[index].offset = position }
+                    }
+                }
                 if cooperative {
                     if let e = rd_kafka_incremental_assign(handle, partitions) { rd_kafka_error_destroy(e) }
                 } else {
                     rd_kafka_assign(handle, partitions)
                 }
             case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
-                callbacks.rebalance?(.revoked(list))
+                _ = callbacks.rebalance?(rd_kafka_assignment_lost(handle) != 0 ? .lost(list) : .revoked(list))
                 if cooperative {
                     if let e = rd_kafka_incremental_unassign(handle, partitions) { rd_kafka_error_destroy(e) }
                 } else {

@@ -21,6 +21,12 @@ struct PartitionGroup {
         queues.remove(at: index)
     }
 
+    /// Drops every fetched record not yet processed (they are fetched again from the processed offsets).
+    mutating func dropBuffered() {
+        for queue in queues { queue.dropBuffered() }
+        buffered = 0
+    }
+
     mutating func append(_ record: RawRecord, to queue: PartitionQueue) {
         queue.append(record)
         buffered += 1
@@ -62,6 +68,11 @@ final class PartitionQueue {
     var headTimestamp: Int64? { head < records.count ? records[head].timestamp : nil }
 
     func append(_ record: RawRecord) { records.append(record) }
+
+    func dropBuffered() {
+        records = []
+        head = 0
+    }
 
     func removeFirst() -> RawRecord? {
         guard head < records.count else { return nil }

@@ -47,6 +47,9 @@ final class StreamThread: @unchecked Sendable {
     final class RunningTask {
         let task: StreamTask
         var group = PartitionGroup()
+        /// The end offsets of the task's changelogs when it was suspended: if they moved, another
+        /// member wrote to them meanwhile and the task can't resume on its own stores.
+        var changelogEndsWhenSuspended: [TopicPartition: Int64] = [:]
         init(task: StreamTask) { self.task = task }
     }
 
@@ -131,12 +134,14 @@ final class StreamThread: @unchecked Sendable {
             consumer.rebalanceHandler = { [unowned self] event in
                 do {
                     switch event {
-                    case .assigned(let partitions): try self.assign(partitions)
+                    case .assigned(let partitions): return try self.assign(partitions)
                     case .revoked(let partitions): try self.revoke(partitions)
+                    case .lost(let partitions): self.lose(partitions)
                     }
                 } catch {
                     self.rebalanceError = error
                 }
+                return [:]
             }
             try consumer.subscribe(Array(subtopologyByTopic.keys).sorted())
             while !stopRequested.load(ordering: .relaxed) {
@@ -382,15 +387,28 @@ final class StreamThread: @unchecked Sendable {
 
     // MARK: - Rebalance
 
-    private func assign(_ partitions: [TopicPartition]) throws {
+    /// Tasks whose partitions were revoked, kept open (stores, positions) until the next assignment:
+    /// those it brings back resume where they stopped, with no restore and nothing processed twice;
+    /// the others close then.
+    private var suspended: [TaskID: RunningTask] = [:]
+
+    /// Creates, resumes or extends the tasks of `partitions`; returns where to read the partitions
+    /// of resumed tasks (their processed offsets, which a commit refused mid-rebalance may not have stored).
+    private func assign(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] {
         setState(.partitionsAssigned)
         var created: [RunningTask] = []
+        var positions: [TopicPartition: Int64] = [:]
+        var resumed: [TaskID] = []
         for partition in partitions {
             guard let subtopology = subtopologyByTopic[partition.topic] else { continue }
             let id = TaskID(subtopology: subtopology, partition: partition.partition)
             let running: RunningTask
             if let existing = tasks[id] {
                 running = existing
+            } else if let suspendedTask = suspended.removeValue(forKey: id), try canResume(suspendedTask) {
+                running = suspendedTask
+                tasks[id] = suspendedTask
+                resumed.append(id)
             } else {
                 let task = try StreamTask(
                     topology: topology, subtopology: subtopology, partition: partition.partition, config: config,
@@ -401,8 +419,11 @@ final class StreamThread: @unchecked Sendable {
                 tasks[id] = running
                 created.append(running)
             }
-            taskByPartition[partition] = (running, running.group.add(partition))
+            let queue = running.group.add(partition)
+            taskByPartition[partition] = (running, queue)
+            if let offset = queue.processedOffset { positions[partition] = offset }
         }
+        closeSuspendedTasks()
         if !partitions.isEmpty {
             let committed = try consumer.committed(partitions, timeoutMs: 10_000)
             for (partition, position) in committed {
@@ -413,34 +434,91 @@ final class StreamThread: @unchecked Sendable {
         }
         try restore(created.map(\.task))
         for running in created { try running.task.initialize() }
-        logger.info("Assigned \(partitions.count) partitions; running tasks \(tasks.keys.sorted().map(\.description))")
+        logger.info(
+            "Assigned \(partitions.count) partitions; running tasks \(tasks.keys.sorted().map(\.description)) (resumed \(resumed.sorted().map(\.description)))")
         setState(.running)
+        return positions
     }
 
+    /// Whether a suspended task may go on from its own stores and positions: nobody has committed
+    /// its input further, nor written to its changelogs, since it was suspended. Otherwise it closes
+    /// (and a new task restores).
+    private func canResume(_ running: RunningTask) throws -> Bool {
+        let inputs = running.group.queues.map(\.partition)
+        for (partition, position) in try consumer.committed(inputs, timeoutMs: 10_000) where position.offset >= 0 {
+            let processed = running.group.queues.first { $0.partition == partition }?.processedOffset ?? -1
+            if position.offset > processed { return suspendedTaskChanged(running, "\(partition) committed further") }
+        }
+        for (partition, end) in running.changelogEndsWhenSuspended {
+            if try restoreConsumer.watermarks(partition, timeoutMs: 30_000).high != end {
+                return suspendedTaskChanged(running, "changelog \(partition) written by another member")
+            }
+        }
+        return true
+    }
+
+    private func suspendedTaskChanged(_ running: RunningTask, _ why: String) -> Bool {
+        logger.info("Suspended task \(running.task.id) can't resume (\(why)); closing it to restore it")
+        close(running)
+        return false
+    }
+
+    /// Closes the tasks of partitions this consumer lost (no commit: their new owner has them).
+    private func lose(_ partitions: [TopicPartition]) {
+        setState(.partitionsRevoked)
+        let affected = Set(partitions.compactMap { taskByPartition[$0]?.task.task.id }).compactMap { tasks[$0] }
+        for partition in partitions { taskByPartition[partition] = nil }
+        for running in affected {
+            tasks[running.task.id] = nil
+            close(running)
+        }
+        logger.warning("Lost \(partitions.count) partitions (the group went on without this member); closed their tasks")
+    }
+
+    /// Commits and checkpoints the tasks of `partitions`, then suspends those that lost all their
+    /// partitions (what they had fetched and not processed is dropped: it is fetched again).
     private func revoke(_ partitions: [TopicPartition]) throws {
         setState(.partitionsRevoked)
         let affected = Set(partitions.compactMap { taskByPartition[$0]?.task.task.id }).compactMap { tasks[$0] }
         try commit(affected, checkpoint: true)
-        for partition in partitions {
-            guard let running = taskByPartition.removeValue(forKey: partition)?.task else { continue }
-            running.group.remove(partition)
-            if running.group.isEmpty {
-                telemetry.report(task: running.task.id, running.task.state.metrics)
-                telemetry.taskClosed(running.task.id)
-                closedTaskMetrics.add(running.task.state.metrics)
-                running.task.close()
+        for partition in partitions { taskByPartition[partition] = nil }
+        for running in affected {
+            let kept = running.group.queues.filter { taskByPartition[$0.partition] != nil }
+            if kept.isEmpty {
+                running.group.dropBuffered()
                 tasks[running.task.id] = nil
+                suspended[running.task.id] = running
+                var ends: [TopicPartition: Int64] = [:]
+                for changelog in running.task.changelogPartitions {
+                    let partition = TopicPartition(topic: changelog.topic, partition: changelog.partition)
+                    ends[partition] = try restoreConsumer.watermarks(partition, timeoutMs: 30_000).high
+                }
+                running.changelogEndsWhenSuspended = ends
+            } else {
+                for queue in running.group.queues where taskByPartition[queue.partition] == nil {
+                    running.group.remove(queue.partition)
+                }
             }
         }
-        logger.info("Revoked \(partitions.count) partitions")
+        logger.info("Revoked \(partitions.count) partitions; suspended tasks \(suspended.keys.sorted().map(\.description))")
+    }
+
+    private func close(_ running: RunningTask) {
+        telemetry.report(task: running.task.id, running.task.state.metrics)
+        telemetry.taskClosed(running.task.id)
+        closedTaskMetrics.add(running.task.state.metrics)
+        running.task.close()
+    }
+
+    private func closeSuspendedTasks() {
+        for running in suspended.values { close(running) }
+        suspended.removeAll()
     }
 
     private func closeAllTasks() {
         publishMetrics()
-        for running in tasks.values {
-            closedTaskMetrics.add(running.task.state.metrics)
-            running.task.close()
-        }
+        for running in tasks.values { close(running) }
+        closeSuspendedTasks()
         tasks.removeAll()
         taskByPartition.removeAll()
     }

@@ -57,8 +57,14 @@ public final class EmbeddedKafka: TopicCreator, @unchecked Sendable {
     /// Makes the next `count` Produce requests, from any client, fail with the broker error `code`
     /// (a Kafka protocol error code, e.g. 10 for a record too large), to test production failures.
     public func failNextProduceRequests(with code: Int32, count: Int = 1) {
+        failNextRequests(apiKey: 0, with: code, count: count)
+    }
+
+    /// Makes the next `count` requests of Kafka protocol API `apiKey` (e.g. 28, TxnOffsetCommit)
+    /// fail with the broker error `code`.
+    public func failNextRequests(apiKey: Int16, with code: Int32, count: Int = 1) {
         let errors = [rd_kafka_resp_err_t](repeating: rd_kafka_resp_err_t(rawValue: code), count: count)
-        errors.withUnsafeBufferPointer { rd_kafka_mock_push_request_errors_array(cluster, 0, count, $0.baseAddress) }
+        errors.withUnsafeBufferPointer { rd_kafka_mock_push_request_errors_array(cluster, apiKey, count, $0.baseAddress) }
     }
 
     /// Takes broker `id` (1-based) down, to test outages.

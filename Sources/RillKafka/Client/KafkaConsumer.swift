@@ -14,7 +14,7 @@ public enum RebalanceEvent: Sendable {
 
 /// A Kafka consumer (librdkafka's high-level consumer): group membership, batch polling, explicit commits.
 public final class KafkaConsumer: @unchecked Sendable {
-    private let client: KafkaClient
+    let client: KafkaClient
     private let queue: OpaquePointer
     private let callbacks: Callbacks
     private let logger: Logger

@@ -7,7 +7,7 @@ import Synchronization
 /// and reports the first delivery failure since the last flush, ``flushDeliveries(timeoutMs:)`` every
 /// record that failed.
 public final class KafkaProducer: @unchecked Sendable {
-    private let client: KafkaClient
+    let client: KafkaClient
     private let deliveries: DeliveryState
     private let logger: Logger
 

@@ -108,9 +108,8 @@ public final class KafkaStreams: Service, @unchecked Sendable {
         ]
         var producer: [String: String] = ["linger.ms": "5"]
         if config.processingGuarantee == .exactlyOnceV2 {
+            // Inputs, changelogs (restore) and global tables are read without aborted writes.
             consumer["isolation.level"] = "read_committed"
-            logger.warning(
-                "processing.guarantee=exactly_once_v2: transactions are not implemented yet; output and offsets are committed at least once")
         }
         for (key, value) in config.clientProperties {
             if key.hasPrefix("consumer.") {

@@ -40,6 +40,9 @@ final class StreamThread: @unchecked Sendable {
     private let globalStores: [String: any StateStore]
     /// The thread's share of `statestore.cache.max.bytes` (`nil` when caching is off).
     private let cache: RecordCache?
+    /// `processing.guarantee=exactly_once_v2`: output, changelog writes and offsets go in one
+    /// transaction per commit.
+    private let exactlyOnce: Bool
     /// What the thread reports through swift-metrics.
     private let telemetry: StreamThreadMetrics
 
@@ -71,6 +74,12 @@ final class StreamThread: @unchecked Sendable {
         consumerConfig["client.id"] = consumerConfig["client.id"] ?? "\(name)-consumer"
         var producerConfig = producerConfig
         producerConfig["client.id"] = producerConfig["client.id"] ?? "\(name)-producer"
+        exactlyOnce = config.processingGuarantee == .exactlyOnceV2
+        if exactlyOnce {
+            // One transactional producer per thread (exactly-once v2); group metadata sent with the
+            // offsets fences a zombie, so the id only has to be unique.
+            producerConfig["transactional.id"] = "\(name)-\(UUID().uuidString)"
+        }
         consumer = try KafkaConsumer(config: consumerConfig, logger: threadLogger)
         var restoreConfig = consumerConfig
         restoreConfig["client.id"] = "\(name)-restore-consumer"
@@ -142,6 +151,10 @@ final class StreamThread: @unchecked Sendable {
                     self.rebalanceError = error
                 }
                 return [:]
+            }
+            if exactlyOnce {
+                try producer.initTransactions(timeoutMs: 60_000)
+                try producer.beginTransaction()
             }
             try consumer.subscribe(Array(subtopologyByTopic.keys).sorted())
             while !stopRequested.load(ordering: .relaxed) {
@@ -234,21 +247,14 @@ final class StreamThread: @unchecked Sendable {
     /// `tasks` (with their stream time). Stores are flushed and checkpointed when enough has been
     /// written since the last checkpoint, and always when `checkpoint` is set (the tasks are closing).
     private func commit<C: Collection>(_ tasks: C, checkpoint: Bool = false) throws where C.Element == RunningTask {
+        if exactlyOnce {
+            // The transaction holds every task's output: commit them all together.
+            return try commitTransaction(checkpoint ? Array(tasks) : [])
+        }
         lastCommit = .now
         let started = DispatchTime.now().uptimeNanoseconds
         defer { telemetry.commitLatency.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started)) }
-        var offsets: [TopicPartition: (offset: Int64, metadata: String?)] = [:]
-        var committing: [(PartitionQueue, Int64)] = []
-        for running in tasks {
-            try running.task.flushCaches()
-            running.task.state.commitRequested = false
-            for queue in running.group.queues {
-                guard let offset = queue.processedOffset, offset != queue.committedOffset else { continue }
-                offsets[queue.partition] = (offset, StreamTimeMetadata.encode(running.task.state.streamTime))
-                committing.append((queue, offset))
-            }
-        }
-        try collector.flush()
+        let (offsets, committing) = try prepareCommit(tasks)
         if !offsets.isEmpty {
             do {
                 try consumer.commit(offsets)
@@ -269,6 +275,74 @@ final class StreamThread: @unchecked Sendable {
                 telemetry.reportLag(queue.partition, max(0, end - next))
             }
         }
+    }
+
+    /// Writes the caches of `tasks` through and waits for the producer (handling refused records);
+    /// returns the processed offsets not yet committed, with their queues.
+    private func prepareCommit<C: Collection>(_ tasks: C) throws
+        -> (offsets: [TopicPartition: (offset: Int64, metadata: String?)], committing: [(PartitionQueue, Int64)])
+    where C.Element == RunningTask {
+        var offsets: [TopicPartition: (offset: Int64, metadata: String?)] = [:]
+        var committing: [(PartitionQueue, Int64)] = []
+        for running in tasks {
+            try running.task.flushCaches()
+            running.task.state.commitRequested = false
+            for queue in running.group.queues {
+                guard let offset = queue.processedOffset, offset != queue.committedOffset else { continue }
+                offsets[queue.partition] = (offset, StreamTimeMetadata.encode(running.task.state.streamTime))
+                committing.append((queue, offset))
+            }
+        }
+        try collector.flush()
+        return (offsets, committing)
+    }
+
+    /// Exactly-once commit: caches written through, then the thread's open transaction committed
+    /// with every task's processed offsets, and a new one begun. `checkpointing` tasks (closing or
+    /// revoked) are flushed and checkpointed after it; others never are while they run, since
+    /// their stores run ahead of the committed transaction. An error that needs an abort aborts
+    /// and rebuilds every task from the changelogs and committed offsets.
+    private func commitTransaction(_ checkpointing: [RunningTask]) throws {
+        lastCommit = .now
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { telemetry.commitLatency.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started)) }
+        let committing: [(PartitionQueue, Int64)]
+        do {
+            let offsets: [TopicPartition: (offset: Int64, metadata: String?)]
+            (offsets, committing) = try prepareCommit(tasks.values)
+            try producer.sendOffsetsToTransaction(offsets, consumer: consumer, timeoutMs: 30_000)
+            try producer.commitTransaction(timeoutMs: 60_000)
+        } catch let error as TransactionError where error.requiresAbort {
+            try abortAndRebuild(error)
+            return
+        }
+        for (queue, offset) in committing { queue.committedOffset = offset }
+        try producer.beginTransaction()
+        try writeCheckpoints(checkpointing)
+    }
+
+    /// Aborts the open transaction; the tasks' stores hold its writes, so they are wiped, rebuilt
+    /// from the changelogs (`read_committed`: without the aborted writes) and fed again from the
+    /// committed offsets.
+    private func abortAndRebuild(_ cause: TransactionError) throws {
+        logger.warning("Aborting the transaction (\(cause)); wiping and restoring tasks \(tasks.keys.sorted().map(\.description))")
+        try producer.abortTransaction(timeoutMs: 60_000)
+        _ = producer.takeDeliveryFailures()
+        let partitions = Array(taskByPartition.keys)
+        for running in Array(tasks.values) + Array(suspended.values) {
+            telemetry.report(task: running.task.id, running.task.state.metrics)
+            closedTaskMetrics.add(running.task.state.metrics)
+            running.task.closeAndWipe()
+        }
+        tasks.removeAll()
+        suspended.removeAll()
+        taskByPartition.removeAll()
+        try producer.beginTransaction()
+        _ = try assign(partitions)
+        let committed = try consumer.committed(partitions, timeoutMs: 10_000)
+        try consumer.seek(
+            Dictionary(uniqueKeysWithValues: partitions.map { ($0, committed[$0].map { $0.offset >= 0 ? $0.offset : -2 } ?? -2) }),
+            timeoutMs: 10_000)
     }
 
     // MARK: - Restore and checkpoints
@@ -322,6 +396,7 @@ final class StreamThread: @unchecked Sendable {
         while !pending.isEmpty {
             let batch = try restoreConsumer.poll(max: 10_000, timeoutMs: 200)
             if batch.isEmpty {
+                try finishRestoresPastTheirEnd(&pending)
                 if ContinuousClock.now - lastProgress > .seconds(60), let stalled = pending.first {
                     throw StateStoreError(
                         store: stalled.value.changelog.store,
@@ -354,6 +429,7 @@ final class StreamThread: @unchecked Sendable {
                     pending[partition] = entry
                 }
             }
+            try finishRestoresPastTheirEnd(&pending)
             if ContinuousClock.now - lastLog > .seconds(5) {
                 lastLog = .now
                 logger.info("Restoring: \(done) / \(total) records, \(Int(Double(done) / Self.seconds(since: began))) records/s")
@@ -361,6 +437,17 @@ final class StreamThread: @unchecked Sendable {
         }
         logger.info(
             "Restored \(done) records in \(String(format: "%.2f", Self.seconds(since: began))) s (\(Int(Double(done) / Self.seconds(since: began))) records/s)")
+    }
+
+    /// Ends the restores whose consumer position reached the changelog's end with no record to
+    /// show for it: a changelog written in transactions ends with a marker the consumer skips.
+    private func finishRestoresPastTheirEnd(_ pending: inout [TopicPartition: Restoring]) throws {
+        guard !pending.isEmpty else { return }
+        for (partition, position) in try restoreConsumer.positions(Array(pending.keys)) {
+            guard let entry = pending[partition], position >= entry.end else { continue }
+            pending[partition] = nil
+            restoreListener?.onRestoreEnd(partition, store: entry.changelog.store, restored: entry.restored)
+        }
     }
 
     private static func seconds(since start: ContinuousClock.Instant) -> Double {
@@ -434,6 +521,10 @@ final class StreamThread: @unchecked Sendable {
         }
         try restore(created.map(\.task))
         for running in created { try running.task.initialize() }
+        if exactlyOnce {
+            for id in resumed { tasks[id]?.task.deleteCheckpoint() }
+            for running in created { running.task.deleteCheckpoint() }
+        }
         logger.info(
             "Assigned \(partitions.count) partitions; running tasks \(tasks.keys.sorted().map(\.description)) (resumed \(resumed.sorted().map(\.description)))")
         setState(.running)

@@ -34,6 +34,9 @@ public struct StreamsConfig: Sendable {
     public var productionExceptionHandler: ErrorHandling
     /// `rill.startup.timeout.ms`: how long `start()` waits for the brokers before failing.
     public var startupTimeoutMs: Int64
+    /// `task.timeout.ms`: how long a stream thread waits for brokers that stopped answering before
+    /// it fails with an error naming them (default 5 minutes, as in Kafka Streams).
+    public var taskTimeoutMs: Int64
     /// `statestore.cache.max.bytes` (or its old name `cache.max.bytes.buffering`): the record cache
     /// of all stream threads together, split evenly between them (default 10 MiB; 0 turns caching off).
     public var cacheMaxBytes: Int
@@ -55,6 +58,7 @@ public struct StreamsConfig: Sendable {
         self.processingExceptionHandler = .fail
         self.productionExceptionHandler = .fail
         self.startupTimeoutMs = 30_000
+        self.taskTimeoutMs = 300_000
         self.cacheMaxBytes = 10 << 20
         self.clientProperties = [:]
     }
@@ -96,6 +100,7 @@ public struct StreamsConfig: Sendable {
             case "num.stream.threads": return String(numStreamThreads)
             case "state.dir": return stateDir
             case "rill.startup.timeout.ms": return String(startupTimeoutMs)
+            case "task.timeout.ms": return String(taskTimeoutMs)
             case "statestore.cache.max.bytes", "cache.max.bytes.buffering": return String(cacheMaxBytes)
             default: return clientProperties[key]
             }
@@ -114,6 +119,7 @@ public struct StreamsConfig: Sendable {
             case "num.stream.threads": if let v = newValue.flatMap(Int.init) { numStreamThreads = v }
             case "state.dir": if let v = newValue { stateDir = v }
             case "rill.startup.timeout.ms": if let v = newValue.flatMap(Int64.init) { startupTimeoutMs = v }
+            case "task.timeout.ms": if let v = newValue.flatMap(Int64.init) { taskTimeoutMs = v }
             case "statestore.cache.max.bytes", "cache.max.bytes.buffering":
                 if let v = newValue.flatMap(Int.init) { cacheMaxBytes = v }
             case "default.deserialization.exception.handler":
@@ -131,7 +137,7 @@ public struct StreamsConfig: Sendable {
 
     private func validate(key: String, value: String) throws {
         switch key {
-        case "commit.interval.ms", "rill.startup.timeout.ms":
+        case "commit.interval.ms", "rill.startup.timeout.ms", "task.timeout.ms":
             guard Int64(value).map({ $0 >= 0 }) == true else { throw ConfigError(key: key, message: "must be milliseconds >= 0, got '\(value)'") }
         case "statestore.cache.max.bytes", "cache.max.bytes.buffering":
             guard Int(value).map({ $0 >= 0 }) == true else { throw ConfigError(key: key, message: "must be bytes >= 0, got '\(value)'") }

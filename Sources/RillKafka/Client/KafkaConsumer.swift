@@ -34,6 +34,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     final class Callbacks: @unchecked Sendable {
         var rebalance: (@Sendable (RebalanceEvent) -> [TopicPartition: Int64])?
         let logger: Logger
+        /// Since when librdkafka has reported every broker down.
+        let brokersDown = Mutex<ContinuousClock.Instant?>(nil)
         init(logger: Logger) { self.logger = logger }
     }
 
@@ -50,6 +52,14 @@ public final class KafkaConsumer: @unchecked Sendable {
         let callbacks = Callbacks(logger: logger)
         self.callbacks = callbacks
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(callbacks).toOpaque())
+        rd_kafka_conf_set_error_cb(conf) { _, error, reason, opaque in
+            guard let opaque else { return }
+            let callbacks = Unmanaged<Callbacks>.fromOpaque(opaque).takeUnretainedValue()
+            if error == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN.rawValue {
+                callbacks.brokersDown.withLock { $0 = $0 ?? .now }
+            }
+            callbacks.logger.debug("Kafka client error (librdkafka logs it too): \(reason.map { String(cString: $0) } ?? "\(error)")")
+        }
         rd_kafka_conf_set_rebalance_cb(conf) { handle, error, partitions, opaque in
             guard let handle, let opaque else { return }
             let callbacks = Unmanaged<Callbacks>.fromOpaque(opaque).takeUnretainedValue()
@@ -130,6 +140,7 @@ public final class KafkaConsumer: @unchecked Sendable {
             let m = message.pointee
             if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
                 if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
+
                 let where_ = m.rkt.map { "topic '\(String(cString: rd_kafka_topic_name($0)))' partition \(m.partition)" } ?? "consumer"
                 let error = KafkaError(m.err, context: "Consumer error on \(where_)")
                 if m.err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET || m.err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE
@@ -152,7 +163,19 @@ public final class KafkaConsumer: @unchecked Sendable {
                     headers: RawRecord.headers(of: message)))
         }
         if let failure { throw failure }
+        if !records.isEmpty { callbacks.brokersDown.withLock { $0 = nil } }
         return records
+    }
+
+    /// Since when librdkafka has reported every broker down, or nil while brokers answer (as
+    /// far as this consumer has seen: records, or ``brokersAnswer(timeoutMs:)``).
+    public var allBrokersDownSince: ContinuousClock.Instant? { callbacks.brokersDown.withLock { $0 } }
+
+    /// Asks the brokers for metadata; true (and the consumer counts them as up again) when one answers.
+    public func brokersAnswer(timeoutMs: Int32) -> Bool {
+        guard (try? client.hasController(timeoutMs: timeoutMs)) != nil else { return false }
+        callbacks.brokersDown.withLock { $0 = nil }
+        return true
     }
 
     /// Commits `offsets` (the next offset to read per partition) synchronously, with optional metadata.

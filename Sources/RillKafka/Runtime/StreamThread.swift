@@ -190,6 +190,7 @@ final class StreamThread: @unchecked Sendable {
             rebalanceError = nil
             throw error
         }
+        if try brokersAreDown() { return }
         // Records come in runs of one partition: look the task up once per run.
         var current: (partition: Int32, topic: String, target: (task: RunningTask, queue: PartitionQueue)?)?
         for record in records {
@@ -219,6 +220,29 @@ final class StreamThread: @unchecked Sendable {
             try commit(tasks.values)
         }
         publishMetrics()
+    }
+
+    private var lastBrokerCheck = ContinuousClock.now
+
+    /// While every broker is down, the loop neither processes (the producer's queue would fill) nor
+    /// commits; it checks every second whether they answer again, and fails after `task.timeout.ms`.
+    private func brokersAreDown() throws -> Bool {
+        guard let since = consumer.allBrokersDownSince else { return false }
+        if ContinuousClock.now - lastBrokerCheck >= .seconds(1) {
+            lastBrokerCheck = .now
+            if consumer.brokersAnswer(timeoutMs: 1_000) {
+                logger.info("The brokers answer again")
+                return false
+            }
+        }
+        let down = ContinuousClock.now - since
+        if down > .milliseconds(config.taskTimeoutMs) {
+            throw RuntimeError.brokerUnreachable(
+                servers: config.bootstrapServers, timeoutMs: config.taskTimeoutMs,
+                reason: "every broker has been down for \(down.components.seconds) s (task.timeout.ms)")
+        }
+        producer.poll(timeoutMs: 0)
+        return true
     }
 
     private func process(_ running: RunningTask, max: Int) throws {

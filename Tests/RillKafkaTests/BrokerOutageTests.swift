@@ -1,0 +1,73 @@
+import Foundation
+import Rill
+import RillKafka
+import XCTest
+
+/// Brokers that stop answering: a stream thread waits for them, goes on where it stopped when they
+/// come back, and fails with an error naming them after `task.timeout.ms`.
+final class BrokerOutageTests: XCTestCase {
+    func passThrough() throws -> Topology {
+        let builder = StreamsBuilder()
+        builder.stream("outage-in", Consumed(.string, .string)).to("outage-out", Produced(.string, .string))
+        return try builder.build()
+    }
+
+    func produce(_ servers: String, _ range: Range<Int>) throws {
+        let producer = try KafkaProducer(config: KafkaClientConfig(["bootstrap.servers": servers]))
+        for index in range {
+            try producer.send(
+                topic: "outage-in", partition: nil, key: Array("k\(index)".utf8), value: Array("v\(index)".utf8),
+                timestamp: Int64(1_000 + index), headers: Headers())
+        }
+        try producer.flush(timeoutMs: 30_000)
+    }
+
+    func waitUntil(timeout: TimeInterval = 30, _ condition: () -> Bool) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !condition() && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+    }
+
+    func testProcessingGoesOnAfterTheBrokersComeBackAndNothingIsLost() throws {
+        let broker = try EmbeddedKafka()
+        for topic in ["outage-in", "outage-out"] { try broker.createTopic(topic, partitions: 2) }
+        let streams = try KafkaStreams(try passThrough(), config: testConfig("outage", broker.bootstrapServers, commitIntervalMs: 100))
+        try streams.start()
+        defer { streams.close() }
+        try produce(broker.bootstrapServers, 0..<100)
+        waitUntil { streams.metrics.processed == 100 }
+        broker.setBrokerDown(1)
+        Thread.sleep(forTimeInterval: 5)  // the fault under test: five seconds without a broker
+        broker.setBrokerUp(1)
+        try produce(broker.bootstrapServers, 100..<200)
+
+        let consumer = try KafkaConsumer(config: KafkaClientConfig([
+            "bootstrap.servers": broker.bootstrapServers, "group.id": "check-\(UUID().uuidString)",
+        ]))
+        defer { consumer.close() }
+        try consumer.assign([TopicPartition(topic: "outage-out", partition: 0): -2, TopicPartition(topic: "outage-out", partition: 1): -2])
+        var values: Set<String> = []
+        let deadline = Date().addingTimeInterval(60)
+        while values.count < 200 && Date() < deadline {
+            for record in try consumer.poll(max: 500, timeoutMs: 100) { values.insert(String(decoding: record.value ?? [], as: UTF8.self)) }
+        }
+        XCTAssertEqual(values, Set((0..<200).map { "v\($0)" }))
+        XCTAssertNil(streams.failure)
+        XCTAssertNotEqual(streams.state, .error)
+    }
+
+    func testBrokersDownForLongerThanTheTaskTimeoutStopTheApplicationNamingThem() throws {
+        let broker = try EmbeddedKafka()
+        for topic in ["outage-in", "outage-out"] { try broker.createTopic(topic, partitions: 1) }
+        var config = testConfig("outage-limit", broker.bootstrapServers, commitIntervalMs: 100)
+        try config.set("task.timeout.ms", "3000")
+        let streams = try KafkaStreams(try passThrough(), config: config)
+        try streams.start()
+        defer { streams.close() }
+        waitUntil { streams.state == .running }
+        broker.setBrokerDown(1)
+        waitUntil(timeout: 60) { streams.state == .error }
+        XCTAssertEqual(streams.state, .error)
+        let failure = streams.failure.map { "\($0)" } ?? ""
+        XCTAssertTrue(failure.contains(broker.bootstrapServers) && failure.contains("task.timeout.ms"), failure)
+    }
+}

@@ -12,16 +12,6 @@ final class BrokerOutageTests: XCTestCase {
         return try builder.build()
     }
 
-    func produce(_ servers: String, _ range: Range<Int>) throws {
-        let producer = try KafkaProducer(config: KafkaClientConfig(["bootstrap.servers": servers]))
-        for index in range {
-            try producer.send(
-                topic: "outage-in", partition: nil, key: Array("k\(index)".utf8), value: Array("v\(index)".utf8),
-                timestamp: Int64(1_000 + index), headers: Headers())
-        }
-        try producer.flush(timeoutMs: 30_000)
-    }
-
     func waitUntil(timeout: TimeInterval = 30, _ condition: () -> Bool) {
         let deadline = Date().addingTimeInterval(timeout)
         while !condition() && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
@@ -33,12 +23,12 @@ final class BrokerOutageTests: XCTestCase {
         let streams = try KafkaStreams(try passThrough(), config: testConfig("outage", broker.bootstrapServers, commitIntervalMs: 100))
         try streams.start()
         defer { streams.close() }
-        try produce(broker.bootstrapServers, 0..<100)
+        try produceIndexed(broker.bootstrapServers, "outage-in", 0..<100)
         waitUntil { streams.metrics.processed == 100 }
         broker.setBrokerDown(1)
         Thread.sleep(forTimeInterval: 5)  // the fault under test: five seconds without a broker
         broker.setBrokerUp(1)
-        try produce(broker.bootstrapServers, 100..<200)
+        try produceIndexed(broker.bootstrapServers, "outage-in", 100..<200)
 
         let consumer = try KafkaConsumer(config: KafkaClientConfig([
             "bootstrap.servers": broker.bootstrapServers, "group.id": "check-\(UUID().uuidString)",

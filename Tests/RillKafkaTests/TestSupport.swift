@@ -1,5 +1,6 @@
 import Foundation
 import Rill
+import RillKafka
 
 /// A streams configuration for tests: short commit interval, and a consumer group that notices a
 /// departed member within seconds on the embedded broker.
@@ -17,4 +18,16 @@ final class TransitionLog: @unchecked Sendable {
     private var items: [String] = []
     func append(_ entry: String) { lock.withLock { items.append(entry) } }
     var entries: [String] { lock.withLock { items } }
+}
+
+/// Sends `count` records to `topic` from index `range` (key "k<index % keys>", value "v<index>",
+/// timestamp 1000 + index) and waits for their delivery.
+func produceIndexed(_ servers: String, _ topic: String, _ range: Range<Int>, keys: Int = Int.max) throws {
+    let producer = try KafkaProducer(config: KafkaClientConfig(["bootstrap.servers": servers]))
+    for index in range {
+        try producer.send(
+            topic: topic, partition: nil, key: Array("k\(index % keys)".utf8), value: Array("v\(index)".utf8),
+            timestamp: Int64(1_000 + index), headers: Headers())
+    }
+    try producer.flush(timeoutMs: 30_000)
 }

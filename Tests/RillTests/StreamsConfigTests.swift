@@ -10,6 +10,7 @@ final class StreamsConfigTests: XCTestCase {
             "default.deserialization.exception.handler": "dead_letter:app-dlq",
             "processing.exception.handler": "log_and_continue", "default.key.serde": "string",
             "default.production.exception.handler": "dead_letter:app-refused",
+            "num.standby.replicas": "1", "task.timeout.ms": "60000",
         ])
         XCTAssertEqual(config.applicationID, "app")
         XCTAssertEqual(config.bootstrapServers, "h:9092")
@@ -20,6 +21,8 @@ final class StreamsConfigTests: XCTestCase {
         XCTAssertEqual(config.deserializationExceptionHandler, .deadLetter(topic: "app-dlq"))
         XCTAssertEqual(config.processingExceptionHandler, .logAndContinue)
         XCTAssertEqual(config.productionExceptionHandler, .deadLetter(topic: "app-refused"))
+        XCTAssertEqual(config.numStandbyReplicas, 1)
+        XCTAssertEqual(config.taskTimeoutMs, 60_000)
         XCTAssertEqual(config.defaultKeySerde?.typeName, "String")
     }
 
@@ -50,7 +53,7 @@ final class StreamsConfigTests: XCTestCase {
         for (key, value) in [
             ("commit.interval.ms", "soon"), ("num.stream.threads", "0"), ("processing.guarantee", "maybe"),
             ("default.value.serde", "xml"), ("processing.exception.handler", "dead_letter:"),
-            ("production.exception.handler", "retry"),
+            ("production.exception.handler", "retry"), ("num.standby.replicas", "-1"), ("task.timeout.ms", "soon"),
         ] {
             XCTAssertThrowsError(try StreamsConfig(properties: ["application.id": "a", key: value])) { error in
                 XCTAssertTrue("\(error)".contains("'\(key)'"), "\(error)")

@@ -17,6 +17,10 @@ public struct StreamsConfig: Sendable {
     public var processingGuarantee: ProcessingGuarantee
     /// `num.stream.threads`.
     public var numStreamThreads: Int
+    /// `num.standby.replicas`: above 0, an instance keeps warm copies of the persistent stores of
+    /// tasks it does not run, to take them over without a full restore (see the README for how
+    /// many it keeps).
+    public var numStandbyReplicas: Int
     /// `state.dir`.
     public var stateDir: String
     /// `default.key.serde`, used where an operator has none of its own.
@@ -51,6 +55,7 @@ public struct StreamsConfig: Sendable {
         self.commitIntervalMs = 30_000
         self.processingGuarantee = .atLeastOnce
         self.numStreamThreads = 1
+        self.numStandbyReplicas = 0
         self.stateDir = "/tmp/rill"
         self.defaultKeySerde = nil
         self.defaultValueSerde = nil
@@ -98,6 +103,7 @@ public struct StreamsConfig: Sendable {
             case "commit.interval.ms": return String(commitIntervalMs)
             case "processing.guarantee": return processingGuarantee.rawValue
             case "num.stream.threads": return String(numStreamThreads)
+            case "num.standby.replicas": return String(numStandbyReplicas)
             case "state.dir": return stateDir
             case "rill.startup.timeout.ms": return String(startupTimeoutMs)
             case "task.timeout.ms": return String(taskTimeoutMs)
@@ -117,6 +123,7 @@ public struct StreamsConfig: Sendable {
                     if v == .exactlyOnceV2 && !commitIntervalWasSet { commitIntervalMs = 100 }
                 }
             case "num.stream.threads": if let v = newValue.flatMap(Int.init) { numStreamThreads = v }
+            case "num.standby.replicas": if let v = newValue.flatMap(Int.init) { numStandbyReplicas = v }
             case "state.dir": if let v = newValue { stateDir = v }
             case "rill.startup.timeout.ms": if let v = newValue.flatMap(Int64.init) { startupTimeoutMs = v }
             case "task.timeout.ms": if let v = newValue.flatMap(Int64.init) { taskTimeoutMs = v }
@@ -143,6 +150,8 @@ public struct StreamsConfig: Sendable {
             guard Int(value).map({ $0 >= 0 }) == true else { throw ConfigError(key: key, message: "must be bytes >= 0, got '\(value)'") }
         case "num.stream.threads":
             guard Int(value).map({ $0 >= 1 }) == true else { throw ConfigError(key: key, message: "must be >= 1, got '\(value)'") }
+        case "num.standby.replicas":
+            guard Int(value).map({ $0 >= 0 }) == true else { throw ConfigError(key: key, message: "must be >= 0, got '\(value)'") }
         case "processing.guarantee":
             guard ProcessingGuarantee(rawValue: value) != nil else {
                 throw ConfigError(key: key, message: "must be at_least_once or exactly_once_v2, got '\(value)'")

@@ -331,6 +331,14 @@ package final class StreamTask {
         closeStores()
     }
 
+    /// Flushes and closes the stores of a task whose processors never ran (a standby).
+    package func closeStores(flushing: Bool) {
+        guard !closed else { return }
+        closed = true
+        if flushing { try? flush() }
+        closeStores()
+    }
+
     /// Closes every node once.
     package func close() {
         guard !closed else { return }

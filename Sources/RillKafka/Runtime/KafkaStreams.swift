@@ -66,6 +66,7 @@ public final class KafkaStreams: Service, @unchecked Sendable {
         var shutdownChannel: ApplicationShutdownChannel?
         /// Makes the stream thread of an index (set by `start()`), and the next index to use.
         var makeThread: ThreadFactory?
+        var standby: StandbyTasks?
         var nextThreadIndex = 0
     }
     private let shared = Mutex(Shared())
@@ -208,7 +209,7 @@ public final class KafkaStreams: Service, @unchecked Sendable {
             throw RuntimeError.illegalState("KafkaStreams can only start once, from created (it is \(state.rawValue))")
         }
         do {
-            try prepareTopics()
+            let standbyTasks = try prepareTopics()
             var globalStores: [String: any StateStore] = [:]
             if !topology.globalTables.isEmpty {
                 let global = try GlobalStreamThread(
@@ -224,13 +225,21 @@ public final class KafkaStreams: Service, @unchecked Sendable {
             try channel.start(timeoutMs: Int32(clamping: config.startupTimeoutMs)) { [weak self] reason in
                 self?.applicationShutdownRequested(reason: reason)
             }
+            var standby: StandbyTasks?
+            if config.numStandbyReplicas > 0, !standbyTasks.isEmpty {
+                standby = try StandbyTasks(
+                    tasks: standbyTasks, topology: topology, config: config, consumerConfig: consumerConfig, logger: logger,
+                    globalStores: globalStores)
+                shared.withLock { $0.standby = standby }
+                standby?.start()
+            }
             let restoreListener = shared.withLock { $0.restoreListener }
             let barrier = ShutdownBarrier(parties: max(1, config.numStreamThreads))
             let makeThread = { [unowned self] (index: Int) throws -> StreamThread in
                 try StreamThread(
                     index: index, topology: topology, config: config, consumerConfig: consumerConfig,
                     producerConfig: producerConfig, logger: logger, restoreListener: restoreListener,
-                    globalStores: globalStores, shutdownBarrier: barrier, metricsFactory: metricsFactory,
+                    globalStores: globalStores, shutdownBarrier: barrier, metricsFactory: metricsFactory, standby: standby,
                     onStateChange: { [weak self] _, _ in self?.threadStateChanged() },
                     onFailure: { [weak self] thread, error in self?.threadFailed(thread, error) })
             }
@@ -261,6 +270,7 @@ public final class KafkaStreams: Service, @unchecked Sendable {
             return true
         }
         transition(to: .pendingShutdown, allowedFrom: [.rebalancing, .running])
+        shared.withLock { $0.standby }?.stop()
         for thread in threads { thread.requestStop() }
         var allStopped = true
         for thread in threads where !thread.awaitStop(timeout: timeout) {
@@ -358,6 +368,7 @@ public final class KafkaStreams: Service, @unchecked Sendable {
         // Stop the others from another thread: the caller may be one of them.
         Thread { [self] in
             let threads = shared.withLock { $0.threads }
+            shared.withLock { $0.standby }?.stop()
             for thread in threads where thread !== failed { thread.requestStop() }
             for thread in threads where thread !== failed { _ = thread.awaitStop(timeout: .seconds(30)) }
             shared.withLock { $0.globalThread }?.stop(timeout: .seconds(30))
@@ -367,7 +378,8 @@ public final class KafkaStreams: Service, @unchecked Sendable {
 
     // MARK: - Topics
 
-    private func prepareTopics() throws {
+    /// Checks and creates the topics; returns the tasks with persistent logged stores (what standbys keep).
+    private func prepareTopics() throws -> [TaskID] {
         let admin = try KafkaAdmin(config: adminConfig, logger: logger)
         let timeout = Int32(clamping: config.startupTimeoutMs)
         let existing: [String: Int32]
@@ -400,11 +412,16 @@ public final class KafkaStreams: Service, @unchecked Sendable {
         // A changelog has one partition per task of the sub-topology that owns its store.
         let allCounts = sourceCounts.merging(internalCounts) { a, _ in a }
         try topology.checkCopartitioning(allCounts, applicationID: app)
+        var persistentTasks: Set<TaskID> = []
         for (builder, _) in topology.stores where builder.loggingEnabled {
             guard let subtopology = topology.subtopology(ofStore: builder.name) else { continue }
             let topic = Topology.changelogTopic(store: builder.name, applicationID: app)
-            wanted[topic] = topology.taskCount(ofSubtopology: subtopology, partitions: allCounts)
+            let tasks = topology.taskCount(ofSubtopology: subtopology, partitions: allCounts)
+            wanted[topic] = tasks
             configs[topic] = builder.changelogConfig
+            if builder.persistent {
+                for partition in 0..<tasks { persistentTasks.insert(TaskID(subtopology: subtopology, partition: partition)) }
+            }
         }
         let maxSource = sourceCounts.values.max() ?? 1
         for topic in config.deadLetterTopics where existing[topic] == nil { wanted[topic] = maxSource }
@@ -416,6 +433,7 @@ public final class KafkaStreams: Service, @unchecked Sendable {
         try provisioner.ensure(
             [shutdownTopic: 1], configs: [shutdownTopic: ["retention.ms": "86400000"]], existing: existing,
             internalPrefix: nil)
+        return persistentTasks.sorted()
     }
 
     /// Creates those of `topics` that don't exist yet with the partition count of `source` (how

@@ -43,6 +43,9 @@ final class StreamThread: @unchecked Sendable {
     /// `processing.guarantee=exactly_once_v2`: output, changelog writes and offsets go in one
     /// transaction per commit.
     private let exactlyOnce: Bool
+    /// The instance's standby tasks: they hand a task's stores over before it runs here, and take
+    /// them back when it closes.
+    private let standby: StandbyTasks?
     /// What the thread reports through swift-metrics.
     private let telemetry: StreamThreadMetrics
 
@@ -60,7 +63,7 @@ final class StreamThread: @unchecked Sendable {
         index: Int, topology: Topology, config: StreamsConfig, consumerConfig: KafkaClientConfig,
         producerConfig: KafkaClientConfig, logger: Logger, restoreListener: (any StateRestoreListener)?,
         globalStores: [String: any StateStore] = [:], shutdownBarrier: ShutdownBarrier = ShutdownBarrier(parties: 1),
-        metricsFactory: MetricsFactory = MetricsSystem.factory,
+        metricsFactory: MetricsFactory = MetricsSystem.factory, standby: StandbyTasks? = nil,
         onStateChange: @escaping @Sendable (StreamThread, State) -> Void,
         onFailure: @escaping @Sendable (StreamThread, Error) -> Void
     ) throws {
@@ -87,6 +90,7 @@ final class StreamThread: @unchecked Sendable {
         self.restoreListener = restoreListener
         self.globalStores = globalStores
         self.shutdownBarrier = shutdownBarrier
+        self.standby = standby
         producer = try KafkaProducer(config: producerConfig, logger: threadLogger)
         collector = ProducerCollector(producer: producer, handling: config.productionExceptionHandler, logger: threadLogger)
         self.onStateChange = onStateChange
@@ -521,6 +525,7 @@ final class StreamThread: @unchecked Sendable {
                 tasks[id] = suspendedTask
                 resumed.append(id)
             } else {
+                standby?.release(id)
                 let task = try StreamTask(
                     topology: topology, subtopology: subtopology, partition: partition.partition, config: config,
                     collector: collector, wallClock: { Int64(Date().timeIntervalSince1970 * 1000) }, logger: logger,
@@ -618,22 +623,24 @@ final class StreamThread: @unchecked Sendable {
         logger.info("Revoked \(partitions.count) partitions; suspended tasks \(suspended.keys.sorted().map(\.description))")
     }
 
-    private func close(_ running: RunningTask) {
+    /// Closes a task; with `keepWarm`, the instance's standby follows its changelogs from now on.
+    private func close(_ running: RunningTask, keepWarm: Bool = true) {
         telemetry.report(task: running.task.id, running.task.state.metrics)
         telemetry.taskClosed(running.task.id)
         closedTaskMetrics.add(running.task.state.metrics)
         running.task.close()
+        if keepWarm { standby?.adopt(running.task.id) }
     }
 
-    private func closeSuspendedTasks() {
-        for running in suspended.values { close(running) }
+    private func closeSuspendedTasks(keepWarm: Bool = true) {
+        for running in suspended.values { close(running, keepWarm: keepWarm) }
         suspended.removeAll()
     }
 
     private func closeAllTasks() {
         publishMetrics()
-        for running in tasks.values { close(running) }
-        closeSuspendedTasks()
+        for running in tasks.values { close(running, keepWarm: false) }
+        closeSuspendedTasks(keepWarm: false)
         tasks.removeAll()
         taskByPartition.removeAll()
     }

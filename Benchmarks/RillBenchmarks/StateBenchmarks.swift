@@ -121,6 +121,15 @@ enum StateBenchmarks {
         try broker.createTopic("bench-out-windowed", partitions: BrokerBenchmarks.partitions)
         try BrokerBenchmarks.load(servers, count: count)
         let passthrough = try BrokerBenchmarks.rill(servers, count: count, output: "bench-out-pass-w", chain: false)
+        let rate = try windowedCountRate(servers, count: count, app: "bench-windowed", output: "bench-out-windowed", threads: 1)
+        report.add(
+            scenario: "windowed count, RocksDB (\(count) records, 10k keys)", rate: rate, baseline: "Rill passthrough",
+            baselineRate: passthrough, goal: 0.5, notes: "1-minute tumbling windows, default cache and commit interval")
+        withExtendedLifetime(broker) {}
+    }
+
+    /// The windowed count's rate with `threads` stream threads, over "bench-in".
+    static func windowedCountRate(_ servers: String, count: Int, app: String, output: String, threads: Int) throws -> Double {
         let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("rill-bench-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: stateDir) }
         let builder = StreamsBuilder()
@@ -129,14 +138,26 @@ enum StateBenchmarks {
             .windowedBy(try TimeWindows.ofSizeWithNoGrace(.seconds(60)))
             .count(materialized: .as("bench-counts"))
             .toStream()
-            .to("bench-out-windowed", Produced(.timeWindowed(.bytes, windowSize: 60_000), Serde<Int64>.int64.optional))
-        var config = StreamsConfig(applicationID: "bench-windowed", bootstrapServers: servers)
+            .to(output, Produced(.timeWindowed(.bytes, windowSize: 60_000), Serde<Int64>.int64.optional))
+        var config = StreamsConfig(applicationID: app, bootstrapServers: servers)
         config.stateDir = stateDir
+        config.numStreamThreads = threads
         config["consumer.session.timeout.ms"] = "6000"
-        let rate = try measure(try KafkaStreams(try builder.build(), config: config, logger: Logger(label: "bench")), count: count)
+        return try measure(try KafkaStreams(try builder.build(), config: config, logger: Logger(label: "bench")), count: count)
+    }
+
+    /// The windowed count with two stream threads against one, in the same process run (the
+    /// embedded broker shares the machine's cores with them).
+    static func threadScaling(count: Int, report: inout Report) throws {
+        let broker = try EmbeddedKafka(brokers: 1)
+        let servers = broker.bootstrapServers
+        for topic in ["bench-in", "bench-out-1t", "bench-out-2t"] { try broker.createTopic(topic, partitions: BrokerBenchmarks.partitions) }
+        try BrokerBenchmarks.load(servers, count: count)
+        let one = try windowedCountRate(servers, count: count, app: "bench-1-thread", output: "bench-out-1t", threads: 1)
+        let two = try windowedCountRate(servers, count: count, app: "bench-2-threads", output: "bench-out-2t", threads: 2)
         report.add(
-            scenario: "windowed count, RocksDB (\(count) records, 10k keys)", rate: rate, baseline: "Rill passthrough",
-            baselineRate: passthrough, goal: 0.5, notes: "1-minute tumbling windows, default cache and commit interval")
+            scenario: "windowed count, 2 stream threads (\(count) records)", rate: two, baseline: "1 stream thread",
+            baselineRate: one, goal: nil, notes: "2 cores, broker in the same process")
         withExtendedLifetime(broker) {}
     }
 

@@ -35,6 +35,11 @@ if arguments.contains("--store-only") {
     try StateBenchmarks.storeAPI(count: count, report: &report)
     exit(0)
 }
+if arguments.contains("--threads-only") {
+    try StateBenchmarks.threadScaling(count: count, report: &report)
+    print(report.summary())
+    exit(0)
+}
 if arguments.contains("--profile-windowed") {
     try StateBenchmarks.windowedCount(count: count, report: &report)
     exit(0)
@@ -51,6 +56,7 @@ if arguments.contains("--state-only") {
 } else if !arguments.contains("--in-process-only") {
     try BrokerBenchmarks.run(count: count, rounds: quick ? 1 : 3, report: &report)
     try StateBenchmarks.run(count: count, report: &report)
+    try StateBenchmarks.threadScaling(count: count, report: &report)
     try JoinBenchmark.run(count: count, tableRows: count / 10, report: &report)
     try SampleAppBenchmarks.run(count: count, report: &report)
     try MemoryBenchmark.run(count: quick ? 500_000 : 5_000_000, report: &report)

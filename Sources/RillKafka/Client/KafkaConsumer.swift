@@ -64,7 +64,8 @@ public final class KafkaConsumer: @unchecked Sendable {
             guard let handle, let opaque else { return }
             let callbacks = Unmanaged<Callbacks>.fromOpaque(opaque).takeUnretainedValue()
             let list = partitions.map(topicPartitions) ?? []
-            let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+            // NULL when the protocol is not known (e.g. the member has just lost the group).
+            let cooperative = rd_kafka_rebalance_protocol(handle).map { String(cString: $0) } == "COOPERATIVE"
             switch error {
             case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
                 let positions = callbacks.rebalance?(.assigned(list)) ?? [:]

@@ -5,7 +5,8 @@ import Rill
 /// One RocksDB database and its column families: a key-value store uses the default family; a
 /// window or session store keeps each time segment in a family of its own, so that expiry drops a
 /// whole family. The write-ahead log is off: the changelog topic is the stores' log, and flushes
-/// (on every commit) make writes durable.
+/// (at checkpoints) make writes durable. Under exactly-once its writes wait in a batch until the
+/// transaction commits (``RocksDBTransactions``).
 final class RocksDBDatabase {
     let store: String
     let path: String
@@ -14,6 +15,10 @@ final class RocksDBDatabase {
     let writeOptions: OpaquePointer
     let readOptions: OpaquePointer
     private var families: [String: OpaquePointer] = [:]
+    /// Writes kept apart until the transaction commits (see ``RocksDBTransactions``), when enabled.
+    private(set) var pending: OpaquePointer?
+    /// Families dropped in the open transaction: dropped for real once its writes are committed.
+    private var pendingDrops: [OpaquePointer] = []
 
     /// Opens (or creates) the database at `path` with every column family it has.
     init(store: String, path: String, environment: RocksDBEnvironment) throws {
@@ -55,6 +60,34 @@ final class RocksDBDatabase {
             throw StateStoreError(store: store, message: "could not open RocksDB at \(path): \(message)")
         }
         for (name, handle) in zip(names, handles) { if let handle { families[name] = handle } }
+        if RocksDBTransactions.register(self) {
+            guard let batch = rocksdb_writebatch_wi_create(0, 1) else { preconditionFailure("rocksdb_writebatch_wi_create returned NULL") }
+            pending = batch
+        }
+    }
+
+    /// Writes the kept-apart writes to the database, then drops the families dropped meanwhile.
+    func commitPending() throws {
+        guard let pending, let db else { return }
+        if rocksdb_writebatch_wi_count(pending) > 0 {
+            var error: UnsafeMutablePointer<CChar>?
+            rocksdb_write_writebatch_wi(db, writeOptions, pending, &error)
+            if let message = take(error) { throw StateStoreError(store: store, message: "committing writes failed: \(message)") }
+            rocksdb_writebatch_wi_clear(pending)
+        }
+        for family in pendingDrops {
+            var error: UnsafeMutablePointer<CChar>?
+            rocksdb_drop_column_family(db, family, &error)
+            rocksdb_column_family_handle_destroy(family)
+            if let message = take(error) { throw StateStoreError(store: store, message: "could not drop a segment: \(message)") }
+        }
+        pendingDrops = []
+    }
+
+    /// Forgets the kept-apart writes.
+    func discardPending() {
+        guard let pending else { return }
+        rocksdb_writebatch_wi_clear(pending)
     }
 
     func handle() throws -> OpaquePointer {
@@ -81,6 +114,11 @@ final class RocksDBDatabase {
     /// Drops the family `name` and its data.
     func drop(_ name: String) throws {
         guard let family = families.removeValue(forKey: name) else { return }
+        if pending != nil {
+            // The open transaction may hold writes to it: drop it once they are committed.
+            pendingDrops.append(family)
+            return
+        }
         var error: UnsafeMutablePointer<CChar>?
         rocksdb_drop_column_family(try handle(), family, &error)
         rocksdb_column_family_handle_destroy(family)
@@ -92,7 +130,11 @@ final class RocksDBDatabase {
     func close() {
         guard let db else { return }
         for family in families.values { rocksdb_column_family_handle_destroy(family) }
+        for family in pendingDrops { rocksdb_column_family_handle_destroy(family) }
         families = [:]
+        pendingDrops = []
+        if let pending { rocksdb_writebatch_wi_destroy(pending) }
+        pending = nil
         rocksdb_close(db)
         self.db = nil
     }

@@ -4,7 +4,8 @@ import Rill
 
 /// A key-value byte store in RocksDB: a database of its own (its default column family), or one
 /// column family of a segmented store's database. The write-ahead log is off: the changelog topic
-/// is the store's log; ``flush()`` (on every commit) makes writes durable.
+/// is the store's log; ``flush()`` (at checkpoints) makes writes durable. Under exactly-once its
+/// writes wait in the database's batch until the transaction commits (``RocksDBTransactions``).
 public final class RocksDBKeyValueStore: BytesKeyValueStore {
     public let name: String
     public var persistent: Bool { true }
@@ -41,8 +42,16 @@ public final class RocksDBKeyValueStore: BytesKeyValueStore {
         let (db, family) = try handle()
         var length = 0
         var error: UnsafeMutablePointer<CChar>?
+        let pending = database.pending
         let value = key.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { rocksdb_get_cf(db, readOptions, family, $0.baseAddress, $0.count, &length, &error) }
+            buffer.withMemoryRebound(to: CChar.self) { k in
+                if let pending {
+                    rocksdb_writebatch_wi_get_from_batch_and_db_cf(
+                        pending, db, readOptions, family, k.baseAddress, k.count, &length, &error)
+                } else {
+                    rocksdb_get_cf(db, readOptions, family, k.baseAddress, k.count, &length, &error)
+                }
+            }
         }
         try check(error, "get")
         guard let value else { return nil }
@@ -52,6 +61,7 @@ public final class RocksDBKeyValueStore: BytesKeyValueStore {
 
     public func put(_ key: [UInt8], _ value: [UInt8]?) throws {
         let (db, family) = try handle()
+        if let pending = database.pending { return Self.add([(key, value)], to: pending, family: family) }
         var error: UnsafeMutablePointer<CChar>?
         key.withUnsafeBufferPointer { k in
             k.withMemoryRebound(to: CChar.self) { k in
@@ -69,25 +79,39 @@ public final class RocksDBKeyValueStore: BytesKeyValueStore {
         try check(error, "put")
     }
 
-    public func putAll(_ entries: [(key: [UInt8], value: [UInt8]?)]) throws {
-        let (db, family) = try handle()
-        guard let batch = rocksdb_writebatch_create() else { preconditionFailure("rocksdb_writebatch_create returned NULL") }
-        defer { rocksdb_writebatch_destroy(batch) }
+    /// Calls `put` or `delete` with each entry's key (and value) as C buffers.
+    private static func forEach(
+        _ entries: [(key: [UInt8], value: [UInt8]?)],
+        put: (UnsafeBufferPointer<CChar>, UnsafeBufferPointer<CChar>) -> Void, delete: (UnsafeBufferPointer<CChar>) -> Void
+    ) {
         for entry in entries {
             entry.key.withUnsafeBufferPointer { k in
                 k.withMemoryRebound(to: CChar.self) { k in
                     if let value = entry.value {
-                        value.withUnsafeBufferPointer { v in
-                            v.withMemoryRebound(to: CChar.self) { v in
-                                rocksdb_writebatch_put_cf(batch, family, k.baseAddress, k.count, v.baseAddress, v.count)
-                            }
-                        }
+                        value.withUnsafeBufferPointer { v in v.withMemoryRebound(to: CChar.self) { v in put(k, v) } }
                     } else {
-                        rocksdb_writebatch_delete_cf(batch, family, k.baseAddress, k.count)
+                        delete(k)
                     }
                 }
             }
         }
+    }
+
+    /// Adds puts and deletes to a batch with index (the open transaction's writes).
+    private static func add(_ entries: [(key: [UInt8], value: [UInt8]?)], to batch: OpaquePointer, family: OpaquePointer) {
+        forEach(
+            entries, put: { k, v in rocksdb_writebatch_wi_put_cf(batch, family, k.baseAddress, k.count, v.baseAddress, v.count) },
+            delete: { k in rocksdb_writebatch_wi_delete_cf(batch, family, k.baseAddress, k.count) })
+    }
+
+    public func putAll(_ entries: [(key: [UInt8], value: [UInt8]?)]) throws {
+        let (db, family) = try handle()
+        if let pending = database.pending { return Self.add(entries, to: pending, family: family) }
+        guard let batch = rocksdb_writebatch_create() else { preconditionFailure("rocksdb_writebatch_create returned NULL") }
+        defer { rocksdb_writebatch_destroy(batch) }
+        Self.forEach(
+            entries, put: { k, v in rocksdb_writebatch_put_cf(batch, family, k.baseAddress, k.count, v.baseAddress, v.count) },
+            delete: { k in rocksdb_writebatch_delete_cf(batch, family, k.baseAddress, k.count) })
         var error: UnsafeMutablePointer<CChar>?
         rocksdb_write(db, writeOptions, batch, &error)
         try check(error, "batch write")
@@ -95,8 +119,16 @@ public final class RocksDBKeyValueStore: BytesKeyValueStore {
 
     public func range(from: [UInt8]?, to: [UInt8]?) throws -> any BytesKeyValueIterator {
         let (db, family) = try handle()
-        guard let iterator = rocksdb_create_iterator_cf(db, readOptions, family) else {
+        guard let base = rocksdb_create_iterator_cf(db, readOptions, family) else {
             preconditionFailure("rocksdb_create_iterator returned NULL")
+        }
+        var iterator = base
+        if let pending = database.pending {
+            // Over the database and the open transaction's writes (it owns the base iterator).
+            guard let merged = rocksdb_writebatch_wi_create_iterator_with_base_cf(pending, base, family) else {
+                preconditionFailure("rocksdb_writebatch_wi_create_iterator_with_base_cf returned NULL")
+            }
+            iterator = merged
         }
         if let from {
             from.withUnsafeBufferPointer { k in
@@ -105,7 +137,24 @@ public final class RocksDBKeyValueStore: BytesKeyValueStore {
         } else {
             rocksdb_iter_seek_to_first(iterator)
         }
-        return Iterator(iterator, upperBound: to, store: name, owner: self)
+        let results = Iterator(iterator, upperBound: to, store: name, owner: self)
+        guard database.pending != nil else { return results }
+        // A write to the batch invalidates an iterator over it: read the range now.
+        var entries: [(key: [UInt8], value: [UInt8])] = []
+        while let entry = try results.next() { entries.append(entry) }
+        return Materialized(entries)
+    }
+
+    /// Entries read ahead.
+    final class Materialized: BytesKeyValueIterator {
+        private var entries: [(key: [UInt8], value: [UInt8])]
+        private var index = 0
+        init(_ entries: [(key: [UInt8], value: [UInt8])]) { self.entries = entries }
+        func next() throws -> (key: [UInt8], value: [UInt8])? {
+            guard index < entries.count else { return nil }
+            defer { index += 1 }
+            return entries[index]
+        }
     }
 
     public func approximateNumEntries() throws -> Int64 {

@@ -112,4 +112,26 @@ final class FaultToleranceTests: XCTestCase {
             try after.first.map { try Serde<Int64>.int64.deserialize($0.value) }, harness.truth[window],
             "the window's count goes on from the committed state, exactly")
     }
+
+    func testUnderExactlyOnceAKilledWorkerRestoresOnlyFromItsLastCheckpoint() throws {
+        let stateDir = harness.makeStateDir()
+        let first = try harness.startWorker("eos-kill", stateDir: stateDir, exactlyOnce: true)
+        try harness.produce(100_000)
+        let truth = harness.truth
+        _ = try harness.readCounts { latest in truth.allSatisfy { latest[$0.key, default: 0] >= $0.value } }
+        harness.kill(first)
+        let changelog = try harness.endOffsets("eos-kill-click-counts-changelog").values.reduce(0, +)
+        XCTAssertGreaterThanOrEqual(changelog, 100_000, "one changelog record per click")
+
+        let second = try harness.startWorker("eos-kill", stateDir: stateDir, exactlyOnce: true)
+        defer { harness.stop(second) }
+        try harness.waitUntilRunning(second)
+        let restored = harness.restoredRecords(second)
+        print("exactly-once kill: restored \(restored) of \(changelog) changelog records")
+        XCTAssertLessThan(restored, changelog / 2, "RocksDB held only committed writes, so the checkpoints stayed valid")
+        try harness.produce(1_000)
+        let counts = try harness.readUntilNoneUndercounted()
+        let under = harness.undercounted(counts)
+        XCTAssertTrue(under.isEmpty, "undercounted windows: \(under.prefix(5)) of \(under.count)")
+    }
 }

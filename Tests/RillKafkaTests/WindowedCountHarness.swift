@@ -52,10 +52,10 @@ final class WindowedCountHarness {
         try producer.flush(timeoutMs: 60_000)
     }
 
-    func startWorker(_ app: String, stateDir: String, threads: Int = 1) throws -> Process {
+    func startWorker(_ app: String, stateDir: String, threads: Int = 1, exactlyOnce: Bool = false) throws -> Process {
         let worker = Process()
         worker.executableURL = try DevBrokerProcess.builtExecutable("WindowedCountWorker")
-        worker.arguments = [broker.bootstrapServers, stateDir, app, String(threads)]
+        worker.arguments = [broker.bootstrapServers, stateDir, app, String(threads)] + (exactlyOnce ? ["exactly-once"] : [])
         let output = Pipe()
         worker.standardOutput = output
         let states = WorkerStates()
@@ -78,6 +78,12 @@ final class WindowedCountHarness {
             lock.broadcast()
             lock.unlock()
         }
+        /// The sum of the "restored=N" lines printed so far.
+        var restored: Int64 {
+            lock.lock()
+            defer { lock.unlock() }
+            return text.split(separator: "\n").compactMap { $0.hasPrefix("restored=") ? Int64($0.dropFirst(9)) : nil }.reduce(0, +)
+        }
         /// Waits until the worker has printed `line` (true) or `timeout` passes (false).
         func wait(for line: String, timeout: TimeInterval) -> Bool {
             let deadline = Date().addingTimeInterval(timeout)
@@ -90,6 +96,9 @@ final class WindowedCountHarness {
         }
     }
     private var workerStates: [ObjectIdentifier: WorkerStates] = [:]
+
+    /// Changelog records `worker` restored so far.
+    func restoredRecords(_ worker: Process) -> Int64 { workerStates[ObjectIdentifier(worker)]?.restored ?? 0 }
 
     /// Waits until `worker` runs its tasks (its instance entered `running`).
     func waitUntilRunning(_ worker: Process, timeout: TimeInterval = 60) throws {

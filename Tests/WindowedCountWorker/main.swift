@@ -8,9 +8,9 @@ import Rill
 import RillKafka
 
 let arguments = CommandLine.arguments
-guard arguments.count == 4 || arguments.count == 5 else {
+guard (4...6).contains(arguments.count) else {
     FileHandle.standardError.write(
-        Data("usage: WindowedCountWorker <bootstrap servers> <state dir> <application id> [<stream threads>]\n".utf8))
+        Data("usage: WindowedCountWorker <bootstrap servers> <state dir> <application id> [<stream threads> [exactly-once]]\n".utf8))
     exit(2)
 }
 LoggingSystem.bootstrap { label in
@@ -30,7 +30,11 @@ builder.stream("clicks", Consumed(.string, .string))
 var config = StreamsConfig(applicationID: arguments[3], bootstrapServers: arguments[1])
 config.stateDir = arguments[2]
 config.commitIntervalMs = 200
-config.numStreamThreads = arguments.count == 5 ? Int(arguments[4]) ?? 1 : 1
+config.numStreamThreads = arguments.count >= 5 ? Int(arguments[4]) ?? 1 : 1
+if arguments.count == 6, arguments[5] == "exactly-once" {
+    config.processingGuarantee = .exactlyOnceV2
+    config.cacheMaxBytes = 0  // one changelog record per click, so checkpoints come every 10,000 clicks
+}
 // A killed worker's successor should not wait long for the group to notice.
 config["consumer.session.timeout.ms"] = "6000"
 config["consumer.heartbeat.interval.ms"] = "500"
@@ -46,6 +50,15 @@ nonisolated func waitForSIGTERM() {
     withExtendedLifetime(source) {}
 }
 
+/// Tells the tests how many changelog records each restore replayed.
+final class RestorePrinter: StateRestoreListener, @unchecked Sendable {
+    func onRestoreStart(_ partition: TopicPartition, store: String, startOffset: Int64, endOffset: Int64) {}
+    func onBatchRestored(_ partition: TopicPartition, store: String, batchEndOffset: Int64, restored: Int64) {}
+    func onRestoreEnd(_ partition: TopicPartition, store: String, restored: Int64) {
+        FileHandle.standardOutput.write(Data("restored=\(restored)\n".utf8))
+    }
+}
+streams.setGlobalStateRestoreListener(RestorePrinter())
 // Tells the tests when the instance has its tasks and processes.
 streams.setStateListener { new, _ in
     FileHandle.standardOutput.write(Data("state=\(new.rawValue)\n".utf8))

@@ -308,26 +308,12 @@ package final class StreamTask {
         }
     }
 
-    /// Deletes the task's checkpoint: under exactly-once the stores run ahead of the last committed
-    /// transaction, so a crash must leave no checkpoint (the stores are then wiped and restored);
-    /// a clean close writes a new one.
-    package func deleteCheckpoint() {
-        guard let directory else { return }
-        OffsetCheckpoint(path: directory.checkpointPath).delete()
-    }
-
-    /// Closes the task without writing anything through: what its caches and stores hold past the
-    /// last commit is abandoned, and its persistent stores and checkpoint are deleted, so its next
-    /// owner restores them from the changelogs (after an aborted transaction).
-    package func closeAndWipe() {
+    /// Closes the task without writing anything through: what its caches hold is dropped, and its
+    /// stores close as they are (after an aborted transaction, whose writes RocksDB never got).
+    package func closeDirty() {
         guard !closed else { return }
         closed = true
         for node in nodes { node.close() }
-        for store in state.stores.values { store.close() }
-        if let directory {
-            for name in builders.keys { directory.wipe(name) }
-            OffsetCheckpoint(path: directory.checkpointPath).delete()
-        }
         closeStores()
     }
 

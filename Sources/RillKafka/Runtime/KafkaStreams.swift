@@ -3,6 +3,7 @@ import CoreMetrics
 import Foundation
 import Logging
 import Rill
+import RillRocksDB
 import ServiceLifecycle
 import Synchronization
 
@@ -209,6 +210,10 @@ public final class KafkaStreams: Service, @unchecked Sendable {
             throw RuntimeError.illegalState("KafkaStreams can only start once, from created (it is \(state.rawValue))")
         }
         do {
+            if config.processingGuarantee == .exactlyOnceV2 {
+                // RocksDB stores keep each transaction's writes apart until it commits.
+                RocksDBTransactions.enable(under: "\(config.stateDir)/\(config.applicationID)")
+            }
             let standbyTasks = try prepareTopics()
             var globalStores: [String: any StateStore] = [:]
             if !topology.globalTables.isEmpty {

@@ -177,6 +177,7 @@ final class StandbyTasks: @unchecked Sendable {
                 guard let last = fresh.last else { continue }
                 do {
                     try standby.task.restore(changelog, fresh)
+                    try RocksDBTransactions.commit(under: "\(config.stateDir)/\(config.applicationID)/\(id)")
                     standby.positions[changelog] = last.offset + 1
                     shared.applied += Int64(fresh.count)
                 } catch {

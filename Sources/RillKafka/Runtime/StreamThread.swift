@@ -326,10 +326,11 @@ final class StreamThread: @unchecked Sendable {
     }
 
     /// Exactly-once commit: caches written through, then the thread's open transaction committed
-    /// with every task's processed offsets, and a new one begun. `checkpointing` tasks (closing or
-    /// revoked) are flushed and checkpointed after it; others never are while they run, since
-    /// their stores run ahead of the committed transaction. An error that needs an abort aborts
-    /// and rebuilds every task from the changelogs and committed offsets.
+    /// with every task's processed offsets, the stores' kept-apart writes written to RocksDB
+    /// (``RocksDBTransactions``), and a new transaction begun. Checkpoints follow the same rule as
+    /// at least once (`checkpointing` tasks, and those past the checkpoint interval): RocksDB holds
+    /// committed writes only, so a checkpoint stays valid. An error that needs an abort aborts and
+    /// rebuilds every task from its checkpoint, the changelogs and the committed offsets.
     private func commitTransaction(_ checkpointing: [RunningTask]) throws {
         lastCommit = .now
         let started = DispatchTime.now().uptimeNanoseconds
@@ -345,22 +346,32 @@ final class StreamThread: @unchecked Sendable {
             return
         }
         for (queue, offset) in committing { queue.committedOffset = offset }
+        for running in tasks.values { try RocksDBTransactions.commit(under: directory(of: running.task.id)) }
         try producer.beginTransaction()
-        try writeCheckpoints(checkpointing)
+        let closing = Set(checkpointing.map { ObjectIdentifier($0) })
+        try writeCheckpoints(
+            checkpointing + tasks.values.filter {
+                !closing.contains(ObjectIdentifier($0)) && $0.task.state.changelogWritesSinceCheckpoint >= Self.checkpointInterval
+            })
     }
 
-    /// Aborts the open transaction; the tasks' stores hold its writes, so they are wiped, rebuilt
-    /// from the changelogs (`read_committed`: without the aborted writes) and fed again from the
-    /// committed offsets.
+    /// A task's state directory, `<state.dir>/<application.id>/<task>`.
+    private func directory(of id: TaskID) -> String { "\(config.stateDir)/\(config.applicationID)/\(id)" }
+
+    /// Aborts the open transaction. Its writes are in the record caches, in-memory stores and
+    /// RocksDB's kept-apart batches, never in RocksDB itself: the tasks close without writing
+    /// anything through, reopen from their checkpoints, restore from the changelogs
+    /// (`read_committed`: without the aborted writes) and are fed again from the committed offsets.
     private func abortAndRebuild(_ cause: TransactionError) throws {
-        logger.warning("Aborting the transaction (\(cause)); wiping and restoring tasks \(tasks.keys.sorted().map(\.description))")
+        logger.warning("Aborting the transaction (\(cause)); restoring tasks \(tasks.keys.sorted().map(\.description))")
         try producer.abortTransaction(timeoutMs: 60_000)
         _ = producer.takeDeliveryFailures()
         let partitions = Array(taskByPartition.keys)
         for running in Array(tasks.values) + Array(suspended.values) {
             telemetry.report(task: running.task.id, running.task.state.metrics)
             closedTaskMetrics.add(running.task.state.metrics)
-            running.task.closeAndWipe()
+            RocksDBTransactions.discard(under: directory(of: running.task.id))
+            running.task.closeDirty()
         }
         tasks.removeAll()
         suspended.removeAll()
@@ -442,6 +453,7 @@ final class StreamThread: @unchecked Sendable {
                 let within = records.filter { $0.offset >= entry.position && $0.offset < entry.end }
                 guard let last = within.last else { continue }
                 try entry.task.restore(entry.changelog, within)
+                try RocksDBTransactions.commit(under: directory(of: entry.task.id))  // restored writes are committed ones
                 entry.restored += Int64(within.count)
                 done += Int64(within.count)
                 telemetry.restoredRecords.increment(by: within.count)
@@ -529,7 +541,7 @@ final class StreamThread: @unchecked Sendable {
                 let task = try StreamTask(
                     topology: topology, subtopology: subtopology, partition: partition.partition, config: config,
                     collector: collector, wallClock: { Int64(Date().timeIntervalSince1970 * 1000) }, logger: logger,
-                    stateDirectory: "\(config.stateDir)/\(config.applicationID)/\(id)",
+                    stateDirectory: directory(of: id),
                     persistentStores: .rocksDB, cache: cache, globalStores: globalStores, rebuildUncheckpointed: true)
                 running = RunningTask(task: task)
                 tasks[id] = running
@@ -550,10 +562,6 @@ final class StreamThread: @unchecked Sendable {
         }
         try restore(created.map(\.task))
         for running in created { try running.task.initialize() }
-        if exactlyOnce {
-            for id in resumed { tasks[id]?.task.deleteCheckpoint() }
-            for running in created { running.task.deleteCheckpoint() }
-        }
         logger.info(
             "Assigned \(partitions.count) partitions; running tasks \(tasks.keys.sorted().map(\.description)) (resumed \(resumed.sorted().map(\.description)))")
         setState(.running)

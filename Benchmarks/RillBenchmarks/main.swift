@@ -35,6 +35,11 @@ if arguments.contains("--store-only") {
     try StateBenchmarks.storeAPI(count: count, report: &report)
     exit(0)
 }
+if arguments.contains("--restore-only") {
+    try StateBenchmarks.restore(count: count, report: &report)
+    print(report.summary())
+    exit(0)
+}
 if arguments.contains("--threads-only") {
     try StateBenchmarks.threadScaling(count: count, report: &report)
     print(report.summary())

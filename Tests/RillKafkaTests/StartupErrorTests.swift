@@ -100,3 +100,25 @@ final class StartupErrorTests: XCTestCase {
         XCTAssertTrue(streams.close(timeout: .seconds(20)))
     }
 }
+
+/// Internal topics' cleanup policies, as checked against what the brokers describe.
+final class CleanupPolicyTests: XCTestCase {
+    func testAChangelogMustCompactAndARepartitionTopicMustDelete() {
+        let expected = [
+            "app-counts-changelog": ["cleanup.policy": "compact"],
+            "app-windows-changelog": ["cleanup.policy": "compact,delete"],
+        ]
+        let topics = ["app-counts-changelog", "app-windows-changelog", "app-by-key-repartition", "app-fine-repartition"]
+        let actual = [
+            "app-counts-changelog": ["cleanup.policy": "delete"],
+            "app-windows-changelog": ["cleanup.policy": "delete,compact"],
+            "app-by-key-repartition": ["cleanup.policy": "compact"],
+            "app-fine-repartition": ["cleanup.policy": "delete"],
+        ]
+        let wrong = TopicProvisioner.cleanupPolicyMismatches(topics, expected: expected, actual: actual)
+        XCTAssertEqual(wrong.map(\.topic), ["app-counts-changelog", "app-by-key-repartition"])
+        XCTAssertEqual(wrong.map(\.actual), ["delete", "compact"])
+        let message = "\(RuntimeError.internalTopicConfig(topic: "app-counts-changelog", key: "cleanup.policy", expected: "compact", actual: "delete"))"
+        XCTAssertTrue(message.contains("'app-counts-changelog'") && message.contains("cleanup.policy=delete"), message)
+    }
+}

@@ -101,6 +101,48 @@ public final class KafkaAdmin: TopicCreator, @unchecked Sendable {
         try client.requestMetadata(topic: topic, timeoutMs: timeoutMs)
     }
 
+    /// The configs of `topics` (`cleanup.policy`, `retention.ms`, …) as the brokers describe them.
+    /// Throws when the brokers don't serve DescribeConfigs (the embedded broker doesn't).
+    public func topicConfigs(_ topics: [String], timeoutMs: Int32) throws -> [String: [String: String]] {
+        guard !topics.isEmpty else { return [:] }
+        var resources = topics.map { rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, $0) }
+        defer { for resource in resources { rd_kafka_ConfigResource_destroy(resource) } }
+        guard let queue = rd_kafka_queue_new(client.handle) else { throw KafkaError(message: "rd_kafka_queue_new failed") }
+        defer { rd_kafka_queue_destroy(queue) }
+        var errstr = [CChar](repeating: 0, count: 512)
+        let options = rd_kafka_AdminOptions_new(client.handle, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS)
+        defer { rd_kafka_AdminOptions_destroy(options) }
+        _ = rd_kafka_AdminOptions_set_request_timeout(options, timeoutMs, &errstr, errstr.count)
+        resources.withUnsafeMutableBufferPointer { buffer in
+            rd_kafka_DescribeConfigs(client.handle, buffer.baseAddress, buffer.count, options, queue)
+        }
+        guard let event = rd_kafka_queue_poll(queue, timeoutMs + 1_000) else {
+            throw KafkaError(code: RD_KAFKA_RESP_ERR__TIMED_OUT.rawValue, message: "Describing the configs of \(topics) timed out")
+        }
+        defer { rd_kafka_event_destroy(event) }
+        let eventError = rd_kafka_event_error(event)
+        guard eventError == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(eventError, context: "Describing the configs of \(topics) failed")
+        }
+        guard let result = rd_kafka_event_DescribeConfigs_result(event) else { return [:] }
+        var count = 0
+        guard let described = rd_kafka_DescribeConfigs_result_resources(result, &count) else { return [:] }
+        var configs: [String: [String: String]] = [:]
+        for index in 0..<count {
+            guard let resource = described[index], rd_kafka_ConfigResource_error(resource) == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+            let topic = String(cString: rd_kafka_ConfigResource_name(resource))
+            var entryCount = 0
+            guard let entries = rd_kafka_ConfigResource_configs(resource, &entryCount) else { continue }
+            var values: [String: String] = [:]
+            for entryIndex in 0..<entryCount {
+                guard let entry = entries[entryIndex], let value = rd_kafka_ConfigEntry_value(entry) else { continue }
+                values[String(cString: rd_kafka_ConfigEntry_name(entry))] = String(cString: value)
+            }
+            configs[topic] = values
+        }
+        return configs
+    }
+
     /// Every topic on the cluster with its partition count.
     public func listTopics(timeoutMs: Int32) throws -> [String: Int32] {
         try client.listTopics(timeoutMs: timeoutMs)

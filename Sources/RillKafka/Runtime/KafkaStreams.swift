@@ -413,6 +413,7 @@ public final class KafkaStreams: Service, @unchecked Sendable {
         let internalCounts = topology.internalTopicPartitions(sourcePartitions: sourceCounts)
         for (name, count) in internalCounts {
             wanted["\(app)-\(name)"] = count
+            configs["\(app)-\(name)"] = ["cleanup.policy": "delete"]  // every record must be read, none compacted away
         }
         // A changelog has one partition per task of the sub-topology that owns its store.
         let allCounts = sourceCounts.merging(internalCounts) { a, _ in a }

@@ -6,6 +6,8 @@ public enum RuntimeError: Error, CustomStringConvertible, Sendable {
     case missingSourceTopics([String], servers: String)
     case missingSinkTopics([String], servers: String)
     case internalTopicPartitions(topic: String, expected: Int32, actual: Int32)
+    /// An internal topic exists with a config it can't work with.
+    case internalTopicConfig(topic: String, key: String, expected: String, actual: String)
     case invalidClientProperty(key: String, reason: String)
     case illegalState(String)
     case streamThreadDied(thread: String, reason: String)
@@ -25,6 +27,9 @@ public enum RuntimeError: Error, CustomStringConvertible, Sendable {
         case .internalTopicPartitions(let topic, let expected, let actual):
             return "Internal topic '\(topic)' has \(actual) partitions but needs \(expected): create it with \(expected) "
                 + "partitions before starting (on `rill dev-broker`: --topic \(topic):\(expected))"
+        case .internalTopicConfig(let topic, let key, let expected, let actual):
+            return "Internal topic '\(topic)' has \(key)=\(actual) but needs \(expected): change it on the brokers "
+                + "(or delete the topic so it is created again) before starting"
         case .invalidClientProperty(let key, let reason):
             return "Invalid configuration '\(key)': \(reason)"
         case .illegalState(let message):

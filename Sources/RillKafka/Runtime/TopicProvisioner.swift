@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Rill
 
@@ -5,7 +6,7 @@ import Rill
 /// with `CreateTopics`, else (a cluster with no controller, like the embedded broker seen from
 /// another process) through the brokers' auto-creation. Then checks the partition counts: an
 /// internal topic with another count than it needs is an error; other topics get a warning.
-struct TopicProvisioner {
+package struct TopicProvisioner {
     let admin: KafkaAdmin
     let bootstrapServers: String
     let logger: Logger
@@ -21,6 +22,8 @@ struct TopicProvisioner {
                 throw RuntimeError.internalTopicPartitions(topic: topic, expected: expected, actual: actual)
             }
         }
+        try checkCleanupPolicies(
+            wanted.keys.filter { isInternal($0) && existing[$0] != nil }.sorted(), configs: configs)
         let missing = wanted.filter { existing[$0.key] == nil }
         guard !missing.isEmpty else { return }
         let topics = missing.map { NewTopic(name: $0.key, partitions: $0.value, configs: configs[$0.key] ?? [:]) }
@@ -35,6 +38,7 @@ struct TopicProvisioner {
             for topic in topics { try? admin.requestAutoCreation(of: topic.name, timeoutMs: timeoutMs) }
         }
         let now = try admin.partitionCounts(topics: Array(missing.keys), timeoutMs: timeoutMs)
+        try checkCleanupPolicies(missing.keys.filter(isInternal).sorted(), configs: configs)
         for topic in topics {
             guard let actual = now[topic.name] else {
                 throw RuntimeError.illegalState(
@@ -46,6 +50,43 @@ struct TopicProvisioner {
                 throw RuntimeError.internalTopicPartitions(topic: topic.name, expected: topic.partitions, actual: actual)
             }
             logger.warning("Topic '\(topic.name)' has \(actual) partitions (wanted \(topic.partitions))")
+        }
+    }
+
+    /// Checks that internal topics keep what they must: a changelog is compacted (else its
+    /// state goes with the retention), a repartition or subscription topic is not compacted only
+    /// (else records of one key vanish before they are read). Brokers that don't serve
+    /// DescribeConfigs (the embedded broker) are not checked.
+    private func checkCleanupPolicies(_ topics: [String], configs: [String: [String: String]]) throws {
+        // librdkafka's mock cluster (the embedded broker, in this process or seen from another one
+        // with no controller) doesn't answer DescribeConfigs: asking would only wait for the timeout.
+        guard !topics.isEmpty, EmbeddedKafka.inProcess(at: bootstrapServers) == nil,
+            (try? admin.canCreateTopics(timeoutMs: timeoutMs)) == true
+        else { return }
+        let actual: [String: [String: String]]
+        do {
+            actual = try admin.topicConfigs(topics, timeoutMs: timeoutMs)
+        } catch {
+            logger.debug("Internal topics' cleanup policies not checked: \(error)")
+            return
+        }
+        if let wrong = Self.cleanupPolicyMismatches(topics, expected: configs, actual: actual).first {
+            throw RuntimeError.internalTopicConfig(
+                topic: wrong.topic, key: "cleanup.policy", expected: wrong.expected, actual: wrong.actual)
+        }
+    }
+
+    /// The internal topics whose `cleanup.policy` can't work: `expected` has the configs the
+    /// runtime creates changelogs with; other internal topics are expected to delete.
+    package static func cleanupPolicyMismatches(
+        _ topics: [String], expected: [String: [String: String]], actual: [String: [String: String]]
+    ) -> [(topic: String, expected: String, actual: String)] {
+        topics.compactMap { topic in
+            guard let policy = actual[topic]?["cleanup.policy"] else { return nil }
+            let wanted = expected[topic]?["cleanup.policy"] ?? "delete"
+            let needed = wanted.contains("compact") ? "compact" : "delete"
+            let has = Set(policy.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            return has.contains(needed) ? nil : (topic, wanted, policy)
         }
     }
 }

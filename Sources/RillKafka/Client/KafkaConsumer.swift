@@ -128,8 +128,16 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// fatal errors; transient errors (a broker going away) are logged and retried by librdkafka.
     public func poll(max: Int, timeoutMs: Int32) throws -> [ConsumedRecord] {
         if buffer.count < max { buffer = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: max) }
-        let count = buffer.withUnsafeMutableBufferPointer { pointer in
-            rd_kafka_consume_batch_queue(queue, Int32(timeoutMs), pointer.baseAddress, max)
+        // librdkafka's batch consume waits out its whole timeout unless the batch fills, so take
+        // what is there at once; when nothing is, wait for the first message alone, then the rest.
+        var count = buffer.withUnsafeMutableBufferPointer { pointer in
+            rd_kafka_consume_batch_queue(queue, 0, pointer.baseAddress, max)
+        }
+        if count == 0 && timeoutMs > 0, let first = rd_kafka_consume_queue(queue, timeoutMs) {
+            buffer[0] = first
+            count = 1 + Swift.max(0, buffer.withUnsafeMutableBufferPointer { pointer in
+                max > 1 ? rd_kafka_consume_batch_queue(queue, 0, pointer.baseAddress! + 1, max - 1) : 0
+            })
         }
         guard count > 0 else { return [] }
         var records: [ConsumedRecord] = []

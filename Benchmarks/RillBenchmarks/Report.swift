@@ -30,6 +30,17 @@ struct Report {
 
     private(set) var memoryRows: [(scenario: String, mebibytes: Double, goal: Double, notes: String)] = []
 
+    /// A latency figure (milliseconds) against an optional ceiling for p99.
+    mutating func addLatency(scenario: String, p50Ms: Double, p99Ms: Double, goalMs: Double?, notes: String) {
+        latencyRows.append((scenario, p50Ms, p99Ms, goalMs, notes))
+        var line = String(format: "%-48@  p50 %.1f ms   p99 %.1f ms", scenario as NSString, p50Ms, p99Ms)
+        if let goalMs { line += String(format: "   goal p99 <= %.0f ms %@", goalMs, p99Ms <= goalMs ? "met" : "NOT MET") }
+        print(line + "\n    " + notes)
+        fflush(nil)
+    }
+
+    private(set) var latencyRows: [(scenario: String, p50: Double, p99: Double, goal: Double?, notes: String)] = []
+
     static func format(_ row: Row) -> String {
         let ratio = row.rate / row.baselineRate
         var line = String(
@@ -50,6 +61,10 @@ struct Report {
         }
         for row in memoryRows {
             text += String(format: "| %@ | %.0f MiB | | | | ≤ %.0f MiB |\n", row.scenario as NSString, row.mebibytes, row.goal)
+        }
+        for row in latencyRows {
+            let goal = row.goal.map { String(format: "p99 ≤ %.0f ms", $0) } ?? ""
+            text += String(format: "| %@ | p50 %.1f ms, p99 %.1f ms | | | | %@ |\n", row.scenario as NSString, row.p50, row.p99, goal as NSString)
         }
         return text
     }

@@ -35,6 +35,11 @@ if arguments.contains("--store-only") {
     try StateBenchmarks.storeAPI(count: count, report: &report)
     exit(0)
 }
+if arguments.contains("--latency-only") {
+    try LatencyBenchmark.run(seconds: quick ? 5 : 10, report: &report)
+    print(report.summary())
+    exit(0)
+}
 if arguments.contains("--restore-only") {
     try StateBenchmarks.restore(count: count, report: &report)
     print(report.summary())
@@ -64,6 +69,7 @@ if arguments.contains("--state-only") {
     try StateBenchmarks.threadScaling(count: count, report: &report)
     try JoinBenchmark.run(count: count, tableRows: count / 10, report: &report)
     try SampleAppBenchmarks.run(count: count, report: &report)
+    try LatencyBenchmark.run(seconds: quick ? 5 : 10, report: &report)
     try MemoryBenchmark.run(count: quick ? 500_000 : 5_000_000, report: &report)
 }
 print(report.summary())

@@ -240,7 +240,9 @@ enum StateBenchmarks {
         rocksdb_writeoptions_disable_WAL(write, 1)
         let conf = rd_kafka_conf_new()!
         var errstr = [CChar](repeating: 0, count: 512)
-        for (key, value) in ["bootstrap.servers": servers, "group.id": "bench-raw-restore", "enable.auto.commit": "false"] {
+        // Rill's own consumer defaults, so that the two read alike.
+        let properties = ["bootstrap.servers": servers, "group.id": "bench-raw-restore", "enable.auto.commit": "false"]
+        for (key, value) in properties.merging(KafkaStreams.consumerDefaults, uniquingKeysWith: { own, _ in own }) {
             _ = rd_kafka_conf_set(conf, key, value, &errstr, errstr.count)
         }
         let consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errstr, errstr.count)!

@@ -23,10 +23,14 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Topic names by librdkafka topic handle, so a name is decoded once, not per record.
     private var topicNames: [OpaquePointer: String] = [:]
 
+    /// The topic of the previous message: a batch comes in runs of one partition.
+    private var lastTopic: (handle: OpaquePointer, name: String)?
+
     private func topicName(_ handle: OpaquePointer) -> String {
-        if let known = topicNames[handle] { return known }
-        let name = String(cString: rd_kafka_topic_name(handle))
+        if let lastTopic, lastTopic.handle == handle { return lastTopic.name }
+        let name = topicNames[handle] ?? String(cString: rd_kafka_topic_name(handle))
         topicNames[handle] = name
+        lastTopic = (handle, name)
         return name
     }
 

@@ -48,6 +48,31 @@ public final class KafkaProducer: @unchecked Sendable {
     public func send(
         topic: String, partition: Int32?, key: [UInt8]?, value: [UInt8]?, timestamp: Int64?, headers: Headers
     ) throws {
+        try send(to: self.topic(topic), partition: partition, key: key, value: value, timestamp: timestamp, headers: headers)
+    }
+
+    /// A topic this producer writes to, resolved once: senders that keep it skip the lookup by name.
+    public struct Topic: @unchecked Sendable {
+        public let name: String
+        let handle: OpaquePointer
+    }
+
+    /// The topic named `name` (librdkafka's topic handle, made on first use and kept).
+    public func topic(_ name: String) throws -> Topic {
+        try topicHandles.withLock { handles in
+            if let known = handles[name] { return Topic(name: name, handle: known) }
+            guard let made = rd_kafka_topic_new(client.handle, name, nil) else {
+                throw KafkaError(message: "Could not make a handle for topic '\(name)'")
+            }
+            handles[name] = made
+            return Topic(name: name, handle: made)
+        }
+    }
+
+    /// Enqueues one record to a resolved topic; see ``send(topic:partition:key:value:timestamp:headers:)``.
+    public func send(
+        to topic: Topic, partition: Int32?, key: [UInt8]?, value: [UInt8]?, timestamp: Int64?, headers: Headers
+    ) throws {
         var nativeHeaders: OpaquePointer? = nil
         if !headers.isEmpty {
             nativeHeaders = rd_kafka_headers_new(headers.count)
@@ -61,7 +86,7 @@ public final class KafkaProducer: @unchecked Sendable {
                 }
             }
         }
-        let topicHandle = try handle(for: topic)
+        let topicHandle = topic.handle
         var error: rd_kafka_resp_err_t
         repeat {
             error = withOptionalBytes(key) { keyPointer, keyCount in
@@ -100,23 +125,13 @@ public final class KafkaProducer: @unchecked Sendable {
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             // On failure the headers were not handed over.
             if let nativeHeaders { rd_kafka_headers_destroy(nativeHeaders) }
-            throw KafkaError(error, context: "Could not send to topic '\(topic)'")
+            throw KafkaError(error, context: "Could not send to topic '\(topic.name)'")
         }
     }
 
     /// librdkafka topic handles by name, made once per topic (sends come from one thread at a time).
     private let topicHandles = Mutex<[String: OpaquePointer]>([:])
 
-    private func handle(for topic: String) throws -> OpaquePointer {
-        try topicHandles.withLock { handles in
-            if let known = handles[topic] { return known }
-            guard let made = rd_kafka_topic_new(client.handle, topic, nil) else {
-                throw KafkaError(message: "Could not make a handle for topic '\(topic)'")
-            }
-            handles[topic] = made
-            return made
-        }
-    }
 
     /// Serves delivery reports; `timeoutMs` 0 does not block.
     public func poll(timeoutMs: Int32 = 0) {

@@ -10,6 +10,7 @@ final class ProducerCollector: RecordCollector {
     private let handling: ErrorHandling
     private let logger: Logger
     private var partitionCounts: [String: Int32] = [:]
+    private var lastTopic: KafkaProducer.Topic?
     /// Records the handler dropped or sent to its dead-letter topic.
     private(set) var dropped: Int64 = 0
     private(set) var deadLettered: Int64 = 0
@@ -22,8 +23,16 @@ final class ProducerCollector: RecordCollector {
 
     func send(topic: String, partition: Int32?, key: [UInt8]?, value: [UInt8]?, timestamp: Int64, headers: Headers) throws {
         do {
+            // A sink writes one topic: keep its handle rather than look it up per record.
+            let target: KafkaProducer.Topic
+            if let last = lastTopic, last.name == topic {
+                target = last
+            } else {
+                target = try producer.topic(topic)
+                lastTopic = target
+            }
             try producer.send(
-                topic: topic, partition: partition, key: key, value: value, timestamp: timestamp, headers: headers)
+                to: target, partition: partition, key: key, value: value, timestamp: timestamp, headers: headers)
         } catch let error as KafkaError {
             let record = RawRecord(
                 topic: topic, partition: partition ?? -1, offset: -1, timestamp: timestamp, key: key, value: value,

@@ -10,7 +10,7 @@ final class StreamsConfigTests: XCTestCase {
             "default.deserialization.exception.handler": "dead_letter:app-dlq",
             "processing.exception.handler": "log_and_continue", "default.key.serde": "string",
             "default.production.exception.handler": "dead_letter:app-refused",
-            "num.standby.replicas": "1", "task.timeout.ms": "60000",
+            "num.standby.replicas": "1", "task.timeout.ms": "60000", "max.task.idle.ms": "-1",
         ])
         XCTAssertEqual(config.applicationID, "app")
         XCTAssertEqual(config.bootstrapServers, "h:9092")
@@ -23,6 +23,7 @@ final class StreamsConfigTests: XCTestCase {
         XCTAssertEqual(config.productionExceptionHandler, .deadLetter(topic: "app-refused"))
         XCTAssertEqual(config.numStandbyReplicas, 1)
         XCTAssertEqual(config.taskTimeoutMs, 60_000)
+        XCTAssertEqual(config.maxTaskIdleMs, -1)
         XCTAssertEqual(config.defaultKeySerde?.typeName, "String")
     }
 
@@ -54,6 +55,7 @@ final class StreamsConfigTests: XCTestCase {
             ("commit.interval.ms", "soon"), ("num.stream.threads", "0"), ("processing.guarantee", "maybe"),
             ("default.value.serde", "xml"), ("processing.exception.handler", "dead_letter:"),
             ("production.exception.handler", "retry"), ("num.standby.replicas", "-1"), ("task.timeout.ms", "soon"),
+            ("max.task.idle.ms", "-2"),
         ] {
             XCTAssertThrowsError(try StreamsConfig(properties: ["application.id": "a", key: value])) { error in
                 XCTAssertTrue("\(error)".contains("'\(key)'"), "\(error)")

@@ -41,6 +41,10 @@ public struct StreamsConfig: Sendable {
     /// `task.timeout.ms`: how long a stream thread waits for brokers that stopped answering before
     /// it fails with an error naming them (default 5 minutes, as in Kafka Streams).
     public var taskTimeoutMs: Int64
+    /// `max.task.idle.ms`: how long a task reading several partitions (a join, a merge) waits for
+    /// one of them that has no records buffered while others do, so that it processes them in
+    /// timestamp order. 0 (the default) waits only for records already on the broker; -1 never waits.
+    public var maxTaskIdleMs: Int64
     /// `statestore.cache.max.bytes` (or its old name `cache.max.bytes.buffering`): the record cache
     /// of all stream threads together, split evenly between them (default 10 MiB; 0 turns caching off).
     public var cacheMaxBytes: Int
@@ -64,6 +68,7 @@ public struct StreamsConfig: Sendable {
         self.productionExceptionHandler = .fail
         self.startupTimeoutMs = 30_000
         self.taskTimeoutMs = 300_000
+        self.maxTaskIdleMs = 0
         self.cacheMaxBytes = 10 << 20
         self.clientProperties = [:]
     }
@@ -107,6 +112,7 @@ public struct StreamsConfig: Sendable {
             case "state.dir": return stateDir
             case "rill.startup.timeout.ms": return String(startupTimeoutMs)
             case "task.timeout.ms": return String(taskTimeoutMs)
+            case "max.task.idle.ms": return String(maxTaskIdleMs)
             case "statestore.cache.max.bytes", "cache.max.bytes.buffering": return String(cacheMaxBytes)
             default: return clientProperties[key]
             }
@@ -127,6 +133,7 @@ public struct StreamsConfig: Sendable {
             case "state.dir": if let v = newValue { stateDir = v }
             case "rill.startup.timeout.ms": if let v = newValue.flatMap(Int64.init) { startupTimeoutMs = v }
             case "task.timeout.ms": if let v = newValue.flatMap(Int64.init) { taskTimeoutMs = v }
+            case "max.task.idle.ms": if let v = newValue.flatMap(Int64.init) { maxTaskIdleMs = v }
             case "statestore.cache.max.bytes", "cache.max.bytes.buffering":
                 if let v = newValue.flatMap(Int.init) { cacheMaxBytes = v }
             case "default.deserialization.exception.handler":
@@ -146,6 +153,8 @@ public struct StreamsConfig: Sendable {
         switch key {
         case "commit.interval.ms", "rill.startup.timeout.ms", "task.timeout.ms":
             guard Int64(value).map({ $0 >= 0 }) == true else { throw ConfigError(key: key, message: "must be milliseconds >= 0, got '\(value)'") }
+        case "max.task.idle.ms":
+            guard Int64(value).map({ $0 >= -1 }) == true else { throw ConfigError(key: key, message: "must be milliseconds >= -1, got '\(value)'") }
         case "statestore.cache.max.bytes", "cache.max.bytes.buffering":
             guard Int(value).map({ $0 >= 0 }) == true else { throw ConfigError(key: key, message: "must be bytes >= 0, got '\(value)'") }
         case "num.stream.threads":

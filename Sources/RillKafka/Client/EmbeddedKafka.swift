@@ -76,4 +76,14 @@ public final class EmbeddedKafka: TopicCreator, @unchecked Sendable {
     public func setBrokerUp(_ id: Int32) {
         _ = rd_kafka_mock_broker_set_up(cluster, id)
     }
+
+    /// Makes broker `id` (1-based) the leader of `partition` of `topic`.
+    public func setLeader(of topic: String, partition: Int32, to id: Int32) {
+        _ = rd_kafka_mock_partition_set_leader(cluster, topic, partition, id)
+    }
+
+    /// Delays every response of broker `id` by `milliseconds`, as a distant broker would.
+    public func setRoundTripTime(ofBroker id: Int32, milliseconds: Int32) {
+        _ = rd_kafka_mock_broker_set_rtt(cluster, id, milliseconds)
+    }
 }

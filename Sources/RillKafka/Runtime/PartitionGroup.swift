@@ -2,7 +2,23 @@ import Rill
 
 /// The records a task has fetched but not processed, per input partition. The next record is
 /// the head with the smallest timestamp, so a task processes its partitions in time order.
+///
+/// A task reading several partitions waits, before it processes, for those of them that have
+/// nothing buffered (Kafka Streams' `max.task.idle.ms`): while a partition has records on the
+/// broker not fetched yet, or its fetch position is not known yet, for up to
+/// ``PartitionGroup/fetchWaitMs`` (or `max.task.idle.ms` if longer); while it is caught up, for
+/// `max.task.idle.ms` (0 by default: not at all; -1 never waits). Without this, one side of a join
+/// would run ahead of the other, and the other's records would arrive after their windows closed.
 struct PartitionGroup {
+    /// How long at most a task waits for records on the broker that its consumer has not fetched
+    /// yet, or for a partition whose position is not known yet. Kafka Streams waits without bound;
+    /// this bound keeps a task going when an open transaction on a `read_committed` input holds
+    /// records back (librdkafka's cached end offset is the high watermark, not the last stable offset).
+    static let fetchWaitMs: Int64 = 10_000
+
+    /// Whether a partition has records on the broker beyond what was fetched: nil when not known.
+    typealias HasUnfetchedRecords = (PartitionQueue) -> Bool?
+
     private(set) var queues: [PartitionQueue] = []
     private(set) var buffered = 0
 
@@ -51,12 +67,29 @@ struct PartitionGroup {
         buffered -= 1
         return (record, best)
     }
+
+    /// Whether the task may process its next record now; see the type's description.
+    func isProcessable(
+        now: ContinuousClock.Instant, maxTaskIdleMs: Int64, hasUnfetchedRecords: HasUnfetchedRecords
+    ) -> Bool {
+        guard buffered > 0 else { return false }
+        guard queues.count > 1, maxTaskIdleMs >= 0 else { return true }
+        var processable = true
+        for queue in queues where queue.count == 0 {
+            let since = queue.emptySince ?? now
+            queue.emptySince = since
+            let limit = hasUnfetchedRecords(queue) == false ? maxTaskIdleMs : max(maxTaskIdleMs, Self.fetchWaitMs)
+            if now - since < .milliseconds(limit) { processable = false }
+        }
+        return processable
+    }
 }
 
 /// One input partition of a task: its fetched records (FIFO) and its positions.
 final class PartitionQueue {
     let partition: TopicPartition
-    private var records: [RawRecord] = []
+    /// Taken records are nil: taking moves a record out without copying it.
+    private var records: [RawRecord?] = []
     private var head = 0
     /// Last processed offset + 1: what a commit stores.
     var processedOffset: Int64?
@@ -65,18 +98,31 @@ final class PartitionQueue {
     init(partition: TopicPartition) { self.partition = partition }
 
     var count: Int { records.count - head }
-    var headTimestamp: Int64? { head < records.count ? records[head].timestamp : nil }
+    var headTimestamp: Int64? { head < records.count ? records[head]?.timestamp : nil }
 
-    func append(_ record: RawRecord) { records.append(record) }
+    /// The offset after the last record fetched into the queue since the last seek.
+    private(set) var fetchedOffset: Int64?
+    /// Since when the queue has been empty while its task had records of other partitions to process.
+    var emptySince: ContinuousClock.Instant?
+
+    /// Where the consumer reads this partition next: after what was fetched, processed or committed.
+    var nextFetchOffset: Int64? { fetchedOffset ?? processedOffset ?? committedOffset }
+
+    func append(_ record: RawRecord) {
+        records.append(record)
+        fetchedOffset = record.offset + 1
+        emptySince = nil
+    }
 
     func dropBuffered() {
         records = []
         head = 0
+        fetchedOffset = nil
     }
 
     func removeFirst() -> RawRecord? {
         guard head < records.count else { return nil }
-        let record = records[head]
+        let record = records[head].take()
         head += 1
         if head == records.count {
             records.removeAll(keepingCapacity: true)

@@ -184,12 +184,16 @@ final class StreamThread: @unchecked Sendable {
     }
 
     private var rebalanceError: Error?
+    /// Whether a task left records unprocessed in the last iteration, waiting for another partition.
+    private var waitingForPartitions = false
     private let shutdownBarrier: ShutdownBarrier
 
     private func runOnce() throws {
         let hasBuffered = tasks.values.contains { $0.group.buffered > 0 }
         let pollStart = DispatchTime.now().uptimeNanoseconds
-        let records = try consumer.poll(max: 2000, timeoutMs: hasBuffered ? 0 : 100)
+        // Buffered records a task waits to process (max.task.idle.ms) don't keep the loop spinning.
+        let records = try consumer.poll(max: 2000, timeoutMs: !hasBuffered ? 100 : waitingForPartitions ? 5 : 0)
+        waitingForPartitions = false
         if let error = rebalanceError {
             rebalanceError = nil
             throw error
@@ -251,11 +255,27 @@ final class StreamThread: @unchecked Sendable {
 
     private func process(_ running: RunningTask, max: Int) throws {
         var count = 0
-        while count < max, let (record, queue) = running.group.next() {
+        let waitsForPartitions = running.group.queues.count > 1 && config.maxTaskIdleMs >= 0
+        while count < max {
+            if waitsForPartitions && !isProcessable(running) {
+                waitingForPartitions = true
+                break
+            }
+            guard let (record, queue) = running.group.next() else { break }
             try running.task.process(record)
             queue.processedOffset = record.offset + 1
             try running.task.maybePunctuateStreamTime()
             count += 1
+        }
+    }
+
+    /// Whether a task reading several partitions may process now (`max.task.idle.ms`): its empty
+    /// partitions have no records on the broker it has not fetched, per the end offsets its
+    /// consumer saw in its last fetch responses, or it has waited long enough for them.
+    private func isProcessable(_ running: RunningTask) -> Bool {
+        running.group.isProcessable(now: .now, maxTaskIdleMs: config.maxTaskIdleMs) { [consumer] queue in
+            guard let next = queue.nextFetchOffset, let end = consumer.lastKnownEndOffset(queue.partition) else { return nil }
+            return end > next
         }
     }
 

@@ -38,12 +38,14 @@ enum BrokerBenchmarks {
         withExtendedLifetime(broker) {}
     }
 
-    /// Only Rill's passthrough, for profiling (`--profile-rill`).
+    /// The raw loop, then Rill's passthrough, for profiling (`--profile-rill`).
     static func profileRill(count: Int) throws {
         let broker = try EmbeddedKafka(brokers: 1)
         try broker.createTopic("bench-in", partitions: partitions)
         try broker.createTopic("bench-out-profile", partitions: partitions)
         try load(broker.bootstrapServers, count: count)
+        try broker.createTopic("bench-out-profile-raw", partitions: partitions)
+        print(String(format: "raw loop %.0f rec/s", try rawLoop(broker.bootstrapServers, count: count, output: "bench-out-profile-raw", group: "bench-profile-raw")))
         print(String(format: "passthrough %.0f rec/s", try rill(broker.bootstrapServers, count: count, output: "bench-out-profile", chain: false)))
     }
 
@@ -52,19 +54,22 @@ enum BrokerBenchmarks {
         return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
-    /// Produces `count` records with 100-byte values, spread by key over the input's partitions.
-    static func load(_ servers: String, count: Int) throws {
+    /// Produces `count` records with 100-byte values to `topic`: 10,000 keys in turn, record n at
+    /// timestamp n + 1 ms (librdkafka stamps a timestamp of 0 with the wall clock), so each key every
+    /// 10 s of event time, spread by key over the partitions.
+    static func load(_ servers: String, count: Int, topic: String = "bench-in") throws {
         let producer = try KafkaProducer(config: KafkaClientConfig(["bootstrap.servers": servers, "linger.ms": "20"]))
         let value = [UInt8](repeating: 0x61, count: valueSize)
         for n in 0..<count {
             try producer.send(
-                topic: "bench-in", partition: nil, key: Array("key-\(n % 10_000)".utf8), value: value,
-                timestamp: Int64(n), headers: Headers())
+                topic: topic, partition: nil, key: Array("key-\(n % 10_000)".utf8), value: value,
+                timestamp: Int64(n + 1), headers: Headers())
         }
         try producer.flush(timeoutMs: 120_000)
     }
 
-    /// The baseline: librdkafka's C API only, batch consume and produce with copy, flush at the end.
+    /// The baseline: librdkafka's C API only, batch consume and produce with copy, flush at the end;
+    /// the clients get the properties Rill sets by default, so both read and write alike.
     static func rawLoop(_ servers: String, count: Int, output: String, group: String) throws -> Double {
         func conf(_ properties: [String: String]) -> OpaquePointer {
             let conf = rd_kafka_conf_new()!
@@ -75,11 +80,14 @@ enum BrokerBenchmarks {
         var errstr = [CChar](repeating: 0, count: 512)
         let consumer = rd_kafka_new(
             RD_KAFKA_CONSUMER,
-            conf([
-                "bootstrap.servers": servers, "group.id": group, "auto.offset.reset": "earliest",
-                "enable.auto.commit": "false",
-            ]), &errstr, errstr.count)!
-        let producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf(["bootstrap.servers": servers, "linger.ms": "5"]), &errstr, errstr.count)!
+            conf(
+                KafkaStreams.consumerDefaults.merging([
+                    "bootstrap.servers": servers, "group.id": group, "auto.offset.reset": "earliest",
+                    "enable.auto.commit": "false",
+                ]) { _, own in own }), &errstr, errstr.count)!
+        let producer = rd_kafka_new(
+            RD_KAFKA_PRODUCER, conf(KafkaStreams.producerDefaults.merging(["bootstrap.servers": servers]) { _, own in own }),
+            &errstr, errstr.count)!
         defer {
             rd_kafka_consumer_close(consumer)
             rd_kafka_destroy(consumer)
@@ -155,13 +163,19 @@ enum BrokerBenchmarks {
         precondition(streams.close(timeout: .seconds(60)), "close timed out")
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         precondition(streams.metrics.processed == Int64(count), "processed \(streams.metrics.processed), expected \(count)")
-        let watcher = try KafkaConsumer(config: KafkaClientConfig(["bootstrap.servers": servers, "group.id": "bench-watch-\(output)"]))
-        defer { watcher.close() }
-        var delivered: Int64 = 0
-        for partition in 0..<partitions {
-            delivered += try watcher.watermarks(TopicPartition(topic: output, partition: partition), timeoutMs: 5_000).high
-        }
+        let delivered = try records(on: output, servers: servers)
         precondition(delivered == Int64(count), "output has \(delivered) records, expected \(count)")
         return Double(count) / seconds
+    }
+
+    /// How many records `topic` holds (the sum of its partitions' high watermarks).
+    static func records(on topic: String, servers: String) throws -> Int64 {
+        let watcher = try KafkaConsumer(config: KafkaClientConfig(["bootstrap.servers": servers, "group.id": "bench-watch-\(topic)"]))
+        defer { watcher.close() }
+        var total: Int64 = 0
+        for partition in 0..<partitions {
+            total += try watcher.watermarks(TopicPartition(topic: topic, partition: partition), timeoutMs: 5_000).high
+        }
+        return total
     }
 }

@@ -40,6 +40,11 @@ if arguments.contains("--latency-only") {
     print(report.summary())
     exit(0)
 }
+if arguments.contains("--windowing-only") {
+    try WindowingBenchmarks.run(count: count, report: &report)
+    print(report.summary())
+    exit(0)
+}
 if arguments.contains("--restore-only") {
     try StateBenchmarks.restore(count: count, report: &report)
     print(report.summary())
@@ -67,6 +72,7 @@ if arguments.contains("--state-only") {
     try BrokerBenchmarks.run(count: count, rounds: quick ? 1 : 3, report: &report)
     try StateBenchmarks.run(count: count, report: &report)
     try StateBenchmarks.threadScaling(count: count, report: &report)
+    try WindowingBenchmarks.run(count: count, report: &report)
     try JoinBenchmark.run(count: count, tableRows: count / 10, report: &report)
     try SampleAppBenchmarks.run(count: count, report: &report)
     try LatencyBenchmark.run(seconds: quick ? 5 : 10, report: &report)

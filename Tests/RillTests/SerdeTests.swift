@@ -26,6 +26,9 @@ final class SerdeTests: XCTestCase {
         XCTAssertEqual(try Serde<String>.string.serialize("héllo"), [0x68, 0xC3, 0xA9, 0x6C, 0x6C, 0x6F])
         XCTAssertEqual(try Serde<String>.string.deserialize([0x68, 0xC3, 0xA9]), "hé")
         XCTAssertThrowsError(try Serde<String>.string.deserialize([0xFF, 0xFE]))
+        XCTAssertThrowsError(try Serde<String>.string.deserialize(Array("caf".utf8) + [0xC3]), "a truncated sequence")
+        XCTAssertEqual(try Serde<String>.string.deserialize(Array("Zürich 東京".utf8)), "Zürich 東京")
+        XCTAssertEqual(try Serde<String>.string.deserialize(Array("key-42".utf8)), "key-42")
     }
 
     func testUUIDIsItsTextForm() throws {

@@ -14,11 +14,22 @@ extension Serde where T == String {
             "String",
             serialize: { Array($0.utf8) },
             deserialize: { bytes in
+                // ASCII (most keys) needs no validation; `String(validating:)` is generic and looks
+                // up type metadata on every call.
+                if isASCII(bytes) { return String(decoding: bytes, as: UTF8.self) }
                 guard let string = String(validating: bytes, as: UTF8.self) else {
                     throw SerdeError.invalid(type: "String", reason: "not valid UTF-8")
                 }
                 return string
             })
+    }
+}
+
+private func isASCII(_ bytes: [UInt8]) -> Bool {
+    bytes.withUnsafeBufferPointer { buffer in
+        var high: UInt8 = 0
+        for byte in buffer { high |= byte }
+        return high < 0x80
     }
 }
 

@@ -7,7 +7,7 @@ SWIFT ?= swift
 # g++ brings the C++ standard headers the RocksDB memory shim (Sources/CRocksDBMemory) compiles against.
 APT_PACKAGES := librdkafka-dev librocksdb-dev pkg-config g++
 
-.PHONY: deps build test demo demo-funnel bench describe clean
+.PHONY: deps build test demo demo-funnel bench bench-in-process describe clean
 
 deps:
 	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists rdkafka rocksdb \
@@ -35,9 +35,13 @@ demo-funnel: deps
 describe: deps
 	$(SWIFT) run rill describe
 
-bench: deps
+bench: bench-in-process
 	$(SWIFT) build -c release --product RillBenchmarks
 	$$($(SWIFT) build -c release --show-bin-path)/RillBenchmarks
+
+# The in-process scenarios under ordo-one/benchmark: percentiles, allocations, peak memory.
+bench-in-process: deps
+	$(SWIFT) package benchmark --target InProcessBenchmarks --no-progress
 
 clean:
 	rm -rf .build

@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        // In-process benchmarks only (`make bench-in-process`); it counts allocations with its own interposer.
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         // C libraries, wrapped once by the Swift targets above them.
@@ -75,13 +77,23 @@ let package = Package(
 
         // `make bench`: throughput against raw baselines, in one process run.
         .target(name: "MallocCounter", path: "Benchmarks/MallocCounter"),
+        // What both benchmark executables run in process.
+        .target(
+            name: "BenchmarkWorkloads", dependencies: ["Rill", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/Workloads"),
         .executableTarget(
             name: "RillBenchmarks",
             dependencies: [
                 "Rill", "RillKafka", "RillRocksDB", "RillTestDriver", "CRdKafka", "CRocksDB", "MallocCounter",
-                "CallVolume", "AppointmentFunnel", .product(name: "Logging", package: "swift-log"),
+                "CallVolume", "AppointmentFunnel", "BenchmarkWorkloads", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/RillBenchmarks"),
+        // `make bench-in-process`: the in-process scenarios under ordo-one/benchmark.
+        .executableTarget(
+            name: "InProcessBenchmarks",
+            dependencies: ["Rill", "BenchmarkWorkloads", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/InProcessBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
 
         // What several test targets share.
         .target(name: "TestSupport", path: "Tests/Support"),

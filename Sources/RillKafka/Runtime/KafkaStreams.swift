@@ -84,10 +84,12 @@ public final class KafkaStreams: Service, @unchecked Sendable {
     ///
     /// `queued.min.messages`: librdkafka 2.0 stops fetching a partition while the queue it feeds
     /// holds this many messages, and every assigned partition feeds the one consumer queue, so the
-    /// default 100,000 is a bound on the whole queue; a stream thread drains it faster than fetching
-    /// resumes, and spent most of the passthrough benchmark waiting for input (159 k rec/s,
-    /// against 437 k with this). Memory stays bounded by `queued.max.messages.kbytes` (64 MiB).
-    public static let consumerDefaults: [String: String] = ["queued.min.messages": "1000000"]
+    /// default 100,000 bounds the whole queue; a stream thread drains it faster than fetching
+    /// resumes, and spent most of the passthrough benchmark waiting for input (159 k rec/s; 320 k
+    /// with 250,000, 520-570 k with 500,000). More costs memory: about 300 bytes per small
+    /// record queued (a windowed count over 5,000,000 keys peaked at 241 MiB with 250,000, 325 MiB
+    /// with 500,000 and 460 MiB with 1,000,000), beside `queued.max.messages.kbytes` (64 MiB of payload).
+    public static let consumerDefaults: [String: String] = ["queued.min.messages": "500000"]
 
     /// librdkafka producer properties Rill sets unless the configuration names them.
     public static let producerDefaults: [String: String] = ["linger.ms": "5"]

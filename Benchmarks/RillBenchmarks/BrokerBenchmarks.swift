@@ -21,20 +21,25 @@ enum BrokerBenchmarks {
         var raw: [Double] = []
         var pass: [Double] = []
         var chain: [Double] = []
+        var rawUse, passUse, chainUse: ResourceUse?
         for round in 1...rounds {
             for output in ["raw", "pass", "chain"] { try broker.createTopic("bench-out-\(output)-\(round)", partitions: partitions) }
             raw.append(try rawLoop(servers, count: count, output: "bench-out-raw-\(round)", group: "bench-raw-\(round)"))
+            rawUse = ResourceMeter.last
             pass.append(try rill(servers, count: count, output: "bench-out-pass-\(round)", chain: false))
+            passUse = ResourceMeter.last
             chain.append(try rill(servers, count: count, output: "bench-out-chain-\(round)", chain: true))
+            chainUse = ResourceMeter.last
             print(String(format: "  round %d: raw %.0f, passthrough %.0f, filter+mapValues %.0f rec/s", round, raw[round - 1], pass[round - 1], chain[round - 1]))
         }
         let runs = "median of \(rounds) interleaved runs"
         report.add(
             scenario: "broker passthrough (\(count) x \(valueSize) B)", rate: median(pass), baseline: "raw librdkafka loop",
-            baselineRate: median(raw), goal: 0.85, notes: runs)
+            baselineRate: median(raw), goal: 0.85, notes: runs, resources: passUse, baselineResources: rawUse)
         report.add(
             scenario: "broker filter+mapValues (\(count) x \(valueSize) B)", rate: median(chain),
-            baseline: "raw librdkafka loop", baselineRate: median(raw), goal: nil, notes: runs)
+            baseline: "raw librdkafka loop", baselineRate: median(raw), goal: nil, notes: runs, resources: chainUse,
+            baselineResources: rawUse)
         withExtendedLifetime(broker) {}
     }
 
@@ -109,7 +114,10 @@ enum BrokerBenchmarks {
         while consumed < count {
             let n = rd_kafka_consume_batch_queue(queue, 1000, &messages, messages.count)
             if n <= 0 { continue }
-            if start == nil { start = .now() }
+            if start == nil {
+                start = .now()
+                ResourceMeter.begin()
+            }
             for i in 0..<n {
                 guard let message = messages[i] else { continue }
                 defer { rd_kafka_message_destroy(message) }
@@ -131,6 +139,7 @@ enum BrokerBenchmarks {
             rd_kafka_poll(producer, 0)
         }
         rd_kafka_flush(producer, 120_000)
+        ResourceMeter.end(records: count)
         guard let start else { return 0 }
         return Double(count) / (Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9)
     }
@@ -151,17 +160,23 @@ enum BrokerBenchmarks {
         var config = StreamsConfig(applicationID: "bench-\(output)", bootstrapServers: servers)
         config["consumer.session.timeout.ms"] = "6000"
         let streams = try KafkaStreams(try builder.build(), config: config, logger: Logger(label: "bench"))
+        let watcher = try KafkaConsumer(config: KafkaClientConfig(["bootstrap.servers": servers, "group.id": "bench-watch-\(output)"]))
+        defer { watcher.close() }
         try streams.start()
-        // Watch the application's own counter (no broker requests while it runs), then close it:
-        // close flushes the producer, so every output record is on the broker when it returns.
+        // Watch the application's own counter (no broker requests while it runs), then the output's
+        // end offsets: the clock stops when every output record is on the broker, as the raw loop's
+        // stops after its flush (closing, which also leaves the group, is not timed).
         while streams.metrics.processed == 0 { Thread.sleep(forTimeInterval: 0.0005) }
         let start = DispatchTime.now()
+        ResourceMeter.begin()
         while streams.metrics.processed < Int64(count) {
             precondition(streams.state != .error, "the topology failed: \(String(describing: streams.failure))")
             Thread.sleep(forTimeInterval: 0.001)
         }
-        precondition(streams.close(timeout: .seconds(60)), "close timed out")
+        while try records(on: output, watcher: watcher) < Int64(count) { Thread.sleep(forTimeInterval: 0.002) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        ResourceMeter.end(records: count)
+        precondition(streams.close(timeout: .seconds(60)), "close timed out")
         precondition(streams.metrics.processed == Int64(count), "processed \(streams.metrics.processed), expected \(count)")
         let delivered = try records(on: output, servers: servers)
         precondition(delivered == Int64(count), "output has \(delivered) records, expected \(count)")
@@ -172,6 +187,10 @@ enum BrokerBenchmarks {
     static func records(on topic: String, servers: String) throws -> Int64 {
         let watcher = try KafkaConsumer(config: KafkaClientConfig(["bootstrap.servers": servers, "group.id": "bench-watch-\(topic)"]))
         defer { watcher.close() }
+        return try records(on: topic, watcher: watcher)
+    }
+
+    static func records(on topic: String, watcher: KafkaConsumer) throws -> Int64 {
         var total: Int64 = 0
         for partition in 0..<partitions {
             total += try watcher.watermarks(TopicPartition(topic: topic, partition: partition), timeoutMs: 5_000).high

@@ -33,6 +33,7 @@ enum JoinBenchmark {
         passConfig["consumer.session.timeout.ms"] = "6000"
         let passthrough = try StateBenchmarks.measure(
             try KafkaStreams(try passBuilder.build(), config: passConfig, logger: Logger(label: "bench")), count: count)
+        let passthroughUse = ResourceMeter.last
 
         let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("rill-bench-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: stateDir) }
@@ -51,7 +52,8 @@ enum JoinBenchmark {
         report.add(
             scenario: "stream–table join, RocksDB (\(count) records, \(tableRows)-row table)", rate: rate,
             baseline: "Rill passthrough", baselineRate: passthrough, goal: 0.5,
-            notes: "time includes loading the table's \(tableRows) records into the store")
+            notes: "time includes loading the table's \(tableRows) records into the store",
+            resources: ResourceMeter.last, baselineResources: passthroughUse)
         withExtendedLifetime(broker) {}
     }
 }

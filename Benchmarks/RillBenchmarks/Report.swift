@@ -9,12 +9,20 @@ struct Report {
         var baselineRate: Double
         var goal: Double?
         var notes: String
+        var resources: ResourceUse?
+        var baselineResources: ResourceUse?
     }
 
     private(set) var rows: [Row] = []
 
-    mutating func add(scenario: String, rate: Double, baseline: String, baselineRate: Double, goal: Double?, notes: String = "") {
-        let row = Row(scenario: scenario, rate: rate, baseline: baseline, baselineRate: baselineRate, goal: goal, notes: notes)
+    /// A throughput figure against its baseline's, with what each run used (``ResourceMeter``) when measured.
+    mutating func add(
+        scenario: String, rate: Double, baseline: String, baselineRate: Double, goal: Double?, notes: String = "",
+        resources: ResourceUse? = nil, baselineResources: ResourceUse? = nil
+    ) {
+        let row = Row(
+            scenario: scenario, rate: rate, baseline: baseline, baselineRate: baselineRate, goal: goal, notes: notes,
+            resources: resources, baselineResources: baselineResources)
         rows.append(row)
         print(Self.format(row))
         fflush(nil)
@@ -48,16 +56,24 @@ struct Report {
             row.rate, row.baseline as NSString, row.baselineRate, ratio)
         if let goal = row.goal { line += String(format: "   goal >= %.2f %@", goal, ratio >= goal ? "met" : "NOT MET") }
         if !row.notes.isEmpty { line += "\n    " + row.notes }
+        if let use = row.resources {
+            line += "\n    Rill: \(use.description)" + (row.baselineResources.map { "; baseline: \($0.description)" } ?? "")
+        }
         return line
     }
 
     func summary() -> String {
-        var text = "\n| scenario | records/s | baseline | baseline records/s | ratio | goal |\n|---|---|---|---|---|---|\n"
+        var text = "\n| scenario | records/s | baseline | baseline records/s | ratio | goal | allocations/record (baseline) | peak RSS MiB (baseline) |\n|---|---|---|---|---|---|---|---|\n"
         for row in rows {
             let goal = row.goal.map { String(format: "≥ %.2f", $0) } ?? ""
+            func pair(_ value: (ResourceUse) -> Double, _ format: String) -> String {
+                guard let use = row.resources else { return "" }
+                return String(format: format, value(use)) + (row.baselineResources.map { String(format: " (" + format + ")", value($0)) } ?? "")
+            }
             text += String(
-                format: "| %@ | %.0f | %@ | %.0f | %.2f | %@ |\n", row.scenario as NSString, row.rate,
-                row.baseline as NSString, row.baselineRate, row.rate / row.baselineRate, goal as NSString)
+                format: "| %@ | %.0f | %@ | %.0f | %.2f | %@ | %@ | %@ |\n", row.scenario as NSString, row.rate,
+                row.baseline as NSString, row.baselineRate, row.rate / row.baselineRate, goal as NSString,
+                pair(\.allocationsPerRecord, "%.1f") as NSString, pair(\.peakRSSMiB, "%.0f") as NSString)
         }
         for row in memoryRows {
             text += String(format: "| %@ | %.0f MiB | | | | ≤ %.0f MiB |\n", row.scenario as NSString, row.mebibytes, row.goal)

@@ -63,6 +63,7 @@ enum SampleAppBenchmarks {
         let events = count + clinics
 
         let passthrough = try self.passthrough(servers, topic: CallVolumeApp.inputTopic, events: events)
+        let passthroughUse = ResourceMeter.last
         let config = appConfig("bench-call-volume", servers, configure: CallVolumeApp.configure)
         defer { try? FileManager.default.removeItem(atPath: config.stateDir) }
         let finals = try OutputWatch(servers, topic: CallVolumeApp.finalTopic)
@@ -76,7 +77,8 @@ enum SampleAppBenchmarks {
         report.add(
             scenario: "call-volume app end to end (\(events) events)", rate: rate, baseline: "Rill passthrough",
             baselineRate: passthrough, goal: nil,
-            notes: "until all \(windows.count) finals are on the broker; JSON in and out, RocksDB window store, 1 s commits")
+            notes: "until all \(windows.count) finals are on the broker; JSON in and out, RocksDB window store, 1 s commits",
+            resources: ResourceMeter.last, baselineResources: passthroughUse)
         withExtendedLifetime(broker) {}
     }
 
@@ -137,6 +139,7 @@ enum SampleAppBenchmarks {
 
         let events = count + count / 1_000
         let passthrough = try self.passthrough(servers, topic: app.appointmentsTopic, events: events)
+        let passthroughUse = ResourceMeter.last
         let config = appConfig("bench-funnel", servers, configure: app.configure)
         defer { try? FileManager.default.removeItem(atPath: config.stateDir) }
         let funnels = try OutputWatch(servers, topic: app.funnelTopic)
@@ -155,7 +158,8 @@ enum SampleAppBenchmarks {
         report.add(
             scenario: "appointment-funnel app end to end (\(events) events)", rate: rate, baseline: "Rill passthrough",
             baselineRate: passthrough, goal: nil,
-            notes: "until every clinic's funnel is complete on the broker; three repartitions, a join, two table aggregations, 1 s commits")
+            notes: "until every clinic's funnel is complete on the broker; three repartitions, a join, two table aggregations, 1 s commits",
+            resources: ResourceMeter.last, baselineResources: passthroughUse)
         withExtendedLifetime(broker) {}
     }
 
@@ -175,12 +179,14 @@ enum SampleAppBenchmarks {
         try streams.start()
         while streams.metrics.processed == 0 { Thread.sleep(forTimeInterval: 0.0005) }
         let start = DispatchTime.now()
+        ResourceMeter.begin()
         while try !done() {
             precondition(streams.state != .error, "the app failed: \(String(describing: streams.failure))")
             precondition(StateBenchmarks.seconds(since: start) < 600, "the outputs were not complete after 600 s")
             Thread.sleep(forTimeInterval: 0.01)
         }
         let seconds = StateBenchmarks.seconds(since: start)
+        ResourceMeter.end(records: events)
         precondition(streams.close(timeout: .seconds(120)), "close timed out")
         return Double(events) / seconds
     }

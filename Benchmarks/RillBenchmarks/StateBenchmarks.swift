@@ -121,10 +121,12 @@ enum StateBenchmarks {
         try broker.createTopic("bench-out-windowed", partitions: BrokerBenchmarks.partitions)
         try BrokerBenchmarks.load(servers, count: count)
         let passthrough = try BrokerBenchmarks.rill(servers, count: count, output: "bench-out-pass-w", chain: false)
+        let passthroughUse = ResourceMeter.last
         let rate = try windowedCountRate(servers, count: count, app: "bench-windowed", output: "bench-out-windowed", threads: 1)
         report.add(
             scenario: "windowed count, RocksDB (\(count) records, 10k keys)", rate: rate, baseline: "Rill passthrough",
-            baselineRate: passthrough, goal: 0.5, notes: "1-minute tumbling windows, default cache and commit interval")
+            baselineRate: passthrough, goal: 0.5, notes: "1-minute tumbling windows, default cache and commit interval",
+            resources: ResourceMeter.last, baselineResources: passthroughUse)
         withExtendedLifetime(broker) {}
     }
 
@@ -154,10 +156,12 @@ enum StateBenchmarks {
         for topic in ["bench-in", "bench-out-1t", "bench-out-2t"] { try broker.createTopic(topic, partitions: BrokerBenchmarks.partitions) }
         try BrokerBenchmarks.load(servers, count: count)
         let one = try windowedCountRate(servers, count: count, app: "bench-1-thread", output: "bench-out-1t", threads: 1)
+        let oneUse = ResourceMeter.last
         let two = try windowedCountRate(servers, count: count, app: "bench-2-threads", output: "bench-out-2t", threads: 2)
         report.add(
             scenario: "windowed count, 2 stream threads (\(count) records)", rate: two, baseline: "1 stream thread",
-            baselineRate: one, goal: nil, notes: "2 cores, broker in the same process")
+            baselineRate: one, goal: nil, notes: "2 cores, broker in the same process",
+            resources: ResourceMeter.last, baselineResources: oneUse)
         withExtendedLifetime(broker) {}
     }
 
@@ -167,6 +171,7 @@ enum StateBenchmarks {
         try streams.start()
         while streams.metrics.processed == 0 { Thread.sleep(forTimeInterval: 0.0005) }
         let start = DispatchTime.now()
+        ResourceMeter.begin()
         while streams.metrics.processed < Int64(count) {
             precondition(streams.state != .error, "the topology failed: \(String(describing: streams.failure))")
             precondition(
@@ -175,7 +180,9 @@ enum StateBenchmarks {
             Thread.sleep(forTimeInterval: 0.001)
         }
         precondition(streams.close(timeout: .seconds(120)), "close timed out")
-        return Double(count) / seconds(since: start)
+        let rate = Double(count) / seconds(since: start)
+        ResourceMeter.end(records: count)
+        return rate
     }
 
     // MARK: - Restore

@@ -17,6 +17,7 @@ enum WindowingBenchmarks {
         }
         try BrokerBenchmarks.load(servers, count: count)
         let passthrough = try BrokerBenchmarks.rill(servers, count: count, output: "bench-out-pass-h", chain: false)
+        let passthroughUse = ResourceMeter.last
 
         // 1-minute windows every 10 s: every record updates 6 windows.
         let hopping = try rate(servers, count: count, app: "bench-hopping") { builder in
@@ -29,7 +30,8 @@ enum WindowingBenchmarks {
         }
         report.add(
             scenario: "hopping count, RocksDB (\(count) records, 10k keys)", rate: hopping, baseline: "Rill passthrough",
-            baselineRate: passthrough, goal: nil, notes: "1-minute windows advancing by 10 s (6 per record)")
+            baselineRate: passthrough, goal: nil, notes: "1-minute windows advancing by 10 s (6 per record)",
+            resources: ResourceMeter.last, baselineResources: passthroughUse)
 
         // A 30 s inactivity gap against a key every 10 s: each record merges into its key's session
         // (fetch the session, remove it, put the longer one).
@@ -43,7 +45,8 @@ enum WindowingBenchmarks {
         }
         report.add(
             scenario: "session count, RocksDB (\(count) records, 10k keys)", rate: session, baseline: "Rill passthrough",
-            baselineRate: passthrough, goal: nil, notes: "30 s gap; every record merges into its key's session")
+            baselineRate: passthrough, goal: nil, notes: "30 s gap; every record merges into its key's session",
+            resources: ResourceMeter.last, baselineResources: passthroughUse)
 
         // Two streams of the same schedule joined within 1 s: each record meets exactly one of the other side.
         try BrokerBenchmarks.load(servers, count: count, topic: "bench-in-right")
@@ -53,11 +56,13 @@ enum WindowingBenchmarks {
                 .join(right, windows: try JoinWindows.ofTimeDifferenceWithNoGrace(.seconds(1))) { left, right in left + right }
                 .to("bench-out-join", Produced(.bytes, .bytes))
         }
+        let joinUse = ResourceMeter.last
         let joined = try BrokerBenchmarks.records(on: "bench-out-join", servers: servers)
         precondition(joined == Int64(count), "the join output \(joined) records, expected \(count)")
         report.add(
             scenario: "stream–stream join, RocksDB (2 x \(count) records)", rate: join, baseline: "Rill passthrough",
-            baselineRate: passthrough, goal: nil, notes: "1 s join window; records/s of both inputs")
+            baselineRate: passthrough, goal: nil, notes: "1 s join window; records/s of both inputs",
+            resources: joinUse, baselineResources: passthroughUse)
         withExtendedLifetime(broker) {}
     }
 

@@ -40,6 +40,11 @@ if arguments.contains("--latency-only") {
     print(report.summary())
     exit(0)
 }
+if arguments.contains("--broker-only") {
+    try BrokerBenchmarks.run(count: count, rounds: quick ? 1 : 5, report: &report)
+    print(report.summary())
+    exit(0)
+}
 if arguments.contains("--windowing-only") {
     try WindowingBenchmarks.run(count: count, report: &report)
     print(report.summary())
@@ -69,7 +74,7 @@ if arguments.contains("--state-only") {
     try StateBenchmarks.run(count: count, report: &report)
     try MemoryBenchmark.run(count: quick ? 500_000 : 5_000_000, report: &report)
 } else if !arguments.contains("--in-process-only") {
-    try BrokerBenchmarks.run(count: count, rounds: quick ? 1 : 3, report: &report)
+    try BrokerBenchmarks.run(count: count, rounds: quick ? 1 : 5, report: &report)
     try StateBenchmarks.run(count: count, report: &report)
     try StateBenchmarks.threadScaling(count: count, report: &report)
     try WindowingBenchmarks.run(count: count, report: &report)

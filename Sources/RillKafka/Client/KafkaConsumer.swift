@@ -257,10 +257,16 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// The end offset of `partition` as of the consumer's last fetch from it (no request to the
     /// brokers), or `nil` when it has fetched nothing from it yet.
     public func lastKnownEndOffset(_ partition: TopicPartition) -> Int64? {
+        lastKnownWatermarks(partition)?.high
+    }
+
+    /// The log start and end offsets of `partition` as of the consumer's last fetch from it (no
+    /// request to the brokers), or `nil` when it has fetched nothing from it yet.
+    public func lastKnownWatermarks(_ partition: TopicPartition) -> (low: Int64, high: Int64)? {
         var low: Int64 = -1
         var high: Int64 = -1
         let error = rd_kafka_get_watermark_offsets(client.handle, partition.topic, partition.partition, &low, &high)
-        return error == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 ? high : nil
+        return error == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 && low >= 0 ? (low, high) : nil
     }
 
     /// The partition count of `topic`, or `nil` when it does not exist (never creates it).

@@ -43,6 +43,8 @@ final class StreamThread: @unchecked Sendable {
     /// `processing.guarantee=exactly_once_v2`: output, changelog writes and offsets go in one
     /// transaction per commit.
     private let exactlyOnce: Bool
+    /// Whether a partition with no committed offset is read from its first record (`auto.offset.reset`).
+    private let readsFromEarliest: Bool
     /// The instance's standby tasks: they hand a task's stores over before it runs here, and take
     /// them back when it closes.
     private let standby: StandbyTasks?
@@ -84,6 +86,7 @@ final class StreamThread: @unchecked Sendable {
             producerConfig["transactional.id"] = "\(name)-\(UUID().uuidString)"
         }
         consumer = try KafkaConsumer(config: consumerConfig, logger: threadLogger)
+        readsFromEarliest = ["earliest", "smallest", "beginning"].contains(consumerConfig["auto.offset.reset"] ?? "largest")
         var restoreConfig = consumerConfig
         restoreConfig["client.id"] = "\(name)-restore-consumer"
         restoreConsumer = try KafkaConsumer(config: restoreConfig, logger: threadLogger)
@@ -274,7 +277,10 @@ final class StreamThread: @unchecked Sendable {
     /// consumer saw in its last fetch responses, or it has waited long enough for them.
     private func isProcessable(_ running: RunningTask) -> Bool {
         running.group.isProcessable(now: .now, maxTaskIdleMs: config.maxTaskIdleMs) { [consumer] queue in
-            guard let next = queue.nextFetchOffset, let end = consumer.lastKnownEndOffset(queue.partition) else { return nil }
+            guard let (start, end) = consumer.lastKnownWatermarks(queue.partition) else { return nil }
+            // With nothing fetched, processed or committed, reading starts at the earliest record
+            // (`auto.offset.reset`, earliest unless configured otherwise).
+            guard let next = queue.nextFetchOffset ?? (readsFromEarliest ? start : nil) else { return nil }
             return end > next
         }
     }
@@ -575,9 +581,11 @@ final class StreamThread: @unchecked Sendable {
         if !partitions.isEmpty {
             let committed = try consumer.committed(partitions, timeoutMs: 10_000)
             for (partition, position) in committed {
-                if let running = taskByPartition[partition]?.task, let time = StreamTimeMetadata.decode(position.metadata) {
+                guard let (running, queue) = taskByPartition[partition] else { continue }
+                if let time = StreamTimeMetadata.decode(position.metadata) {
                     running.task.state.streamTime = max(running.task.state.streamTime, time)
                 }
+                if position.offset >= 0 && queue.committedOffset == nil { queue.committedOffset = position.offset }
             }
         }
         try restore(created.map(\.task))

@@ -276,7 +276,9 @@ final class StreamThread: @unchecked Sendable {
     /// partitions have no records on the broker it has not fetched, per the end offsets its
     /// consumer saw in its last fetch responses, or it has waited long enough for them.
     private func isProcessable(_ running: RunningTask) -> Bool {
-        running.group.isProcessable(now: .now, maxTaskIdleMs: config.maxTaskIdleMs) { [consumer] queue in
+        // Every partition has records buffered: nothing to wait for, no clock or watermark to read.
+        guard running.group.queues.contains(where: { $0.count == 0 }) else { return running.group.buffered > 0 }
+        return running.group.isProcessable(now: .now, maxTaskIdleMs: config.maxTaskIdleMs) { [consumer] queue in
             guard let (start, end) = consumer.lastKnownWatermarks(queue.partition) else { return nil }
             // With nothing fetched, processed or committed, reading starts at the earliest record
             // (`auto.offset.reset`, earliest unless configured otherwise).

@@ -17,55 +17,23 @@ if let index = arguments.firstIndex(of: "--rss-child") {
     try MemoryBenchmark.child(servers: arguments[index + 1], count: Int(arguments[index + 2])!)
     exit(0)
 }
-if arguments.contains("--memory-only") {
-    try MemoryBenchmark.run(count: quick ? 500_000 : 5_000_000, report: &report)
+// One group of scenarios: `--NAME-only` runs it and prints the summary.
+let groups: [(flag: String, run: (inout Report) throws -> Void)] = [
+    ("--memory-only", { try MemoryBenchmark.run(count: quick ? 500_000 : 5_000_000, report: &$0) }),
+    ("--join-only", { try JoinBenchmark.run(count: count, tableRows: count / 10, report: &$0) }),
+    ("--apps-only", { try SampleAppBenchmarks.run(count: count, report: &$0) }),
+    ("--store-only", { try StateBenchmarks.storeAPI(count: count, report: &$0) }),
+    ("--latency-only", { try LatencyBenchmark.run(seconds: quick ? 5 : 10, report: &$0) }),
+    ("--broker-only", { try BrokerBenchmarks.run(count: count, rounds: quick ? 1 : 5, report: &$0) }),
+    ("--windowing-only", { try WindowingBenchmarks.run(count: count, report: &$0) }),
+    ("--restore-only", { try StateBenchmarks.restore(count: count, report: &$0) }),
+    ("--threads-only", { try StateBenchmarks.threadScaling(count: count, report: &$0) }),
+    ("--profile-windowed", { try StateBenchmarks.windowedCount(count: count, report: &$0) }),
+    ("--profile-rill", { _ in try BrokerBenchmarks.profileRill(count: count) }),
+]
+if let group = groups.first(where: { arguments.contains($0.flag) }) {
+    try group.run(&report)
     print(report.summary())
-    exit(0)
-}
-if arguments.contains("--join-only") {
-    try JoinBenchmark.run(count: count, tableRows: count / 10, report: &report)
-    exit(0)
-}
-if arguments.contains("--apps-only") {
-    try SampleAppBenchmarks.run(count: count, report: &report)
-    print(report.summary())
-    exit(0)
-}
-if arguments.contains("--store-only") {
-    try StateBenchmarks.storeAPI(count: count, report: &report)
-    exit(0)
-}
-if arguments.contains("--latency-only") {
-    try LatencyBenchmark.run(seconds: quick ? 5 : 10, report: &report)
-    print(report.summary())
-    exit(0)
-}
-if arguments.contains("--broker-only") {
-    try BrokerBenchmarks.run(count: count, rounds: quick ? 1 : 5, report: &report)
-    print(report.summary())
-    exit(0)
-}
-if arguments.contains("--windowing-only") {
-    try WindowingBenchmarks.run(count: count, report: &report)
-    print(report.summary())
-    exit(0)
-}
-if arguments.contains("--restore-only") {
-    try StateBenchmarks.restore(count: count, report: &report)
-    print(report.summary())
-    exit(0)
-}
-if arguments.contains("--threads-only") {
-    try StateBenchmarks.threadScaling(count: count, report: &report)
-    print(report.summary())
-    exit(0)
-}
-if arguments.contains("--profile-windowed") {
-    try StateBenchmarks.windowedCount(count: count, report: &report)
-    exit(0)
-}
-if arguments.contains("--profile-rill") {
-    try BrokerBenchmarks.profileRill(count: count)
     exit(0)
 }
 print("Rill benchmarks: \(count) records per scenario, \(ProcessInfo.processInfo.activeProcessorCount) cores")

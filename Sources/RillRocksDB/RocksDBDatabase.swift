@@ -2,11 +2,11 @@ import CRocksDB
 import Foundation
 import Rill
 
-/// One RocksDB database and its column families: a key-value store uses the default family; a
-/// window or session store keeps each time segment in a family of its own, so that expiry drops a
-/// whole family. The write-ahead log is off: the changelog topic is the stores' log, and flushes
-/// (at checkpoints) make writes durable. Under exactly-once its writes wait in a batch until the
-/// transaction commits (``RocksDBTransactions``).
+/// One RocksDB database, in its default column family: a key-value store's, or a window or session
+/// store's, whose time segments are key ranges under an 8-byte segment prefix, so that expiry drops a
+/// segment with one range deletion. The write-ahead log is off: the changelog topic is the stores'
+/// log, and flushes (at checkpoints) make writes durable. Under exactly-once its writes wait in a
+/// batch until the transaction commits (``RocksDBTransactions``).
 final class RocksDBDatabase {
     let store: String
     let path: String
@@ -14,25 +14,25 @@ final class RocksDBDatabase {
     private let options: OpaquePointer
     let writeOptions: OpaquePointer
     let readOptions: OpaquePointer
-    private var families: [String: OpaquePointer] = [:]
+    /// The default column family, the only one.
+    private(set) var family: OpaquePointer?
     /// Writes kept apart until the transaction commits (see ``RocksDBTransactions``), when enabled.
     private(set) var pending: OpaquePointer?
-    /// Families dropped in the open transaction: dropped for real once its writes are committed.
-    private var pendingDrops: [OpaquePointer] = []
+    /// Key ranges deleted in the open transaction: deleted for real once its writes are committed
+    /// (a batch with index cannot hold a range deletion).
+    private var pendingRangeDeletes: [(from: [UInt8], to: [UInt8])] = []
 
-    /// Opens (or creates) the database at `path` with every column family it has.
+    /// Opens (or creates) the database at `path`.
     init(store: String, path: String, environment: RocksDBEnvironment) throws {
         self.store = store
         self.path = path
         options = environment.makeOptions(storeName: store)
-        rocksdb_options_set_create_missing_column_families(options, 1)
         guard let writeOptions = rocksdb_writeoptions_create(), let readOptions = rocksdb_readoptions_create() else {
             preconditionFailure("RocksDB option allocation failed")
         }
         rocksdb_writeoptions_disable_WAL(writeOptions, 1)
         self.writeOptions = writeOptions
         self.readOptions = readOptions
-        var names = ["default"]
         if FileManager.default.fileExists(atPath: path + "/CURRENT") {
             var error: UnsafeMutablePointer<CChar>?
             var count = 0
@@ -41,32 +41,37 @@ final class RocksDBDatabase {
                 throw StateStoreError(store: store, message: "could not read the column families of \(path): \(message)")
             }
             if let list {
-                names = (0..<count).compactMap { list[$0].map { String(cString: $0) } }
+                let names = (0..<count).compactMap { list[$0].map { String(cString: $0) } }
                 rocksdb_list_column_families_destroy(list, count)
+                if names != ["default"] {
+                    throw StateStoreError(
+                        store: store,
+                        message: "\(path) keeps its segments in column families (\(names.joined(separator: ", "))), "
+                            + "a layout this version does not read; delete the directory and the store is restored from its changelog")
+                }
             }
         }
-        var handles = [OpaquePointer?](repeating: nil, count: names.count)
         var error: UnsafeMutablePointer<CChar>?
-        let cNames = names.map { strdup($0) }
-        defer { cNames.forEach { free($0) } }
-        let familyOptions = [OpaquePointer?](repeating: options, count: names.count)
-        db = cNames.map { UnsafePointer($0) }.withUnsafeBufferPointer { namePointers in
-            familyOptions.withUnsafeBufferPointer { optionPointers in
-                rocksdb_open_column_families(
-                    options, path, Int32(names.count), namePointers.baseAddress, optionPointers.baseAddress, &handles, &error)
+        var handle: OpaquePointer?
+        let familyOptions: [OpaquePointer?] = [options]
+        db = "default".withCString { name in
+            [Optional(name)].withUnsafeBufferPointer { names in
+                familyOptions.withUnsafeBufferPointer {
+                    rocksdb_open_column_families(options, path, 1, names.baseAddress, $0.baseAddress, &handle, &error)
+                }
             }
         }
         if let message = take(error) {
             throw StateStoreError(store: store, message: "could not open RocksDB at \(path): \(message)")
         }
-        for (name, handle) in zip(names, handles) { if let handle { families[name] = handle } }
+        family = handle
         if RocksDBTransactions.register(self) {
             guard let batch = rocksdb_writebatch_wi_create(0, 1) else { preconditionFailure("rocksdb_writebatch_wi_create returned NULL") }
             pending = batch
         }
     }
 
-    /// Writes the kept-apart writes to the database, then drops the families dropped meanwhile.
+    /// Writes the kept-apart writes to the database, then makes the range deletions made meanwhile.
     func commitPending() throws {
         guard let pending, let db else { return }
         if rocksdb_writebatch_wi_count(pending) > 0 {
@@ -75,13 +80,9 @@ final class RocksDBDatabase {
             if let message = take(error) { throw StateStoreError(store: store, message: "committing writes failed: \(message)") }
             rocksdb_writebatch_wi_clear(pending)
         }
-        for family in pendingDrops {
-            var error: UnsafeMutablePointer<CChar>?
-            rocksdb_drop_column_family(db, family, &error)
-            rocksdb_column_family_handle_destroy(family)
-            if let message = take(error) { throw StateStoreError(store: store, message: "could not drop a segment: \(message)") }
-        }
-        pendingDrops = []
+        let deletes = pendingRangeDeletes
+        pendingRangeDeletes = []
+        for range in deletes { try deleteRangeNow(from: range.from, to: range.to) }
     }
 
     /// Forgets the kept-apart writes.
@@ -90,49 +91,59 @@ final class RocksDBDatabase {
         rocksdb_writebatch_wi_clear(pending)
     }
 
-    func handle() throws -> OpaquePointer {
-        guard let db else { throw StateStoreError(store: store, message: "the store is closed") }
-        return db
+    func handle() throws -> (db: OpaquePointer, family: OpaquePointer) {
+        guard let db, let family else { throw StateStoreError(store: store, message: "the store is closed") }
+        return (db, family)
     }
 
-    /// The families other than the default one.
-    var segmentFamilies: [String] { families.keys.filter { $0 != "default" }.sorted() }
-
-    /// The family `name`, created if missing.
-    func family(_ name: String) throws -> OpaquePointer {
-        if let family = families[name] { return family }
-        var error: UnsafeMutablePointer<CChar>?
-        let created = rocksdb_create_column_family(try handle(), options, name, &error)
-        if let message = take(error) {
-            throw StateStoreError(store: store, message: "could not create column family '\(name)': \(message)")
-        }
-        guard let created else { throw StateStoreError(store: store, message: "could not create column family '\(name)'") }
-        families[name] = created
-        return created
-    }
-
-    /// Drops the family `name` and its data.
-    func drop(_ name: String) throws {
-        guard let family = families.removeValue(forKey: name) else { return }
+    /// Deletes the keys from `from` (inclusive) to `to` (exclusive); in the open transaction, once it commits.
+    func deleteRange(from: [UInt8], to: [UInt8]) throws {
         if pending != nil {
-            // The open transaction may hold writes to it: drop it once they are committed.
-            pendingDrops.append(family)
-            return
+            pendingRangeDeletes.append((from, to))
+        } else {
+            try deleteRangeNow(from: from, to: to)
         }
+    }
+
+    private func deleteRangeNow(from: [UInt8], to: [UInt8]) throws {
+        let (db, family) = try handle()
         var error: UnsafeMutablePointer<CChar>?
-        rocksdb_drop_column_family(try handle(), family, &error)
-        rocksdb_column_family_handle_destroy(family)
-        if let message = take(error) {
-            throw StateStoreError(store: store, message: "could not drop column family '\(name)': \(message)")
+        from.withUnsafeBufferPointer { f in
+            to.withUnsafeBufferPointer { t in
+                f.withMemoryRebound(to: CChar.self) { f in
+                    t.withMemoryRebound(to: CChar.self) { t in
+                        rocksdb_delete_range_cf(db, writeOptions, family, f.baseAddress, f.count, t.baseAddress, t.count, &error)
+                    }
+                }
+            }
         }
+        if let message = take(error) { throw StateStoreError(store: store, message: "deleting a key range failed: \(message)") }
+    }
+
+    /// RocksDB's estimate of the number of keys.
+    func approximateNumEntries() throws -> Int64 {
+        let (db, family) = try handle()
+        guard let value = rocksdb_property_value_cf(db, family, "rocksdb.estimate-num-keys") else { return 0 }
+        defer { rocksdb_free(value) }
+        return Int64(String(cString: value)) ?? 0
+    }
+
+    /// Writes the memtable to disk (the WAL is off, so this is what makes writes durable).
+    func flush() throws {
+        let (db, family) = try handle()
+        guard let flushOptions = rocksdb_flushoptions_create() else { return }
+        defer { rocksdb_flushoptions_destroy(flushOptions) }
+        rocksdb_flushoptions_set_wait(flushOptions, 1)
+        var error: UnsafeMutablePointer<CChar>?
+        rocksdb_flush_cf(db, flushOptions, family, &error)
+        if let message = take(error) { throw StateStoreError(store: store, message: "flush failed: \(message)") }
     }
 
     func close() {
         guard let db else { return }
-        for family in families.values { rocksdb_column_family_handle_destroy(family) }
-        for family in pendingDrops { rocksdb_column_family_handle_destroy(family) }
-        families = [:]
-        pendingDrops = []
+        if let family { rocksdb_column_family_handle_destroy(family) }
+        family = nil
+        pendingRangeDeletes = []
         if let pending { rocksdb_writebatch_wi_destroy(pending) }
         pending = nil
         rocksdb_close(db)
@@ -147,7 +158,9 @@ final class RocksDBDatabase {
     }
 }
 
-/// The time segments of one window or session store: column families of one database.
+/// The time segments of one window or session store: key ranges of one database, each under its
+/// segment id as an 8-byte big-endian prefix (sign bit flipped, so that ids sort as numbers).
+/// Creating a segment costs nothing; dropping one is a single range deletion.
 final class RocksDBSegmentSpace: SegmentSpace {
     private let database: RocksDBDatabase
 
@@ -155,13 +168,56 @@ final class RocksDBSegmentSpace: SegmentSpace {
         database = try RocksDBDatabase(store: store, path: directory, environment: environment)
     }
 
-    var existingSegments: [String] { database.segmentFamilies }
-
-    func segment(named name: String) throws -> any BytesKeyValueStore {
-        RocksDBKeyValueStore(name: name, database: database, family: try database.family(name), ownsDatabase: false)
+    static func prefix(_ id: Int64) -> [UInt8] {
+        withUnsafeBytes(of: (UInt64(bitPattern: id) ^ (1 << 63)).bigEndian) { Array($0) }
     }
 
-    func drop(named name: String) throws { try database.drop(name) }
+    private static func id(_ prefix: UnsafeRawBufferPointer) -> Int64 {
+        Int64(bitPattern: prefix.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) } ^ (1 << 63))
+    }
+
+    /// The ids under which keys exist: one seek per segment.
+    func existingSegments() throws -> [Int64] {
+        let (db, family) = try database.handle()
+        guard let iterator = rocksdb_create_iterator_cf(db, database.readOptions, family) else {
+            preconditionFailure("rocksdb_create_iterator returned NULL")
+        }
+        defer { rocksdb_iter_destroy(iterator) }
+        var ids: [Int64] = []
+        rocksdb_iter_seek_to_first(iterator)
+        while rocksdb_iter_valid(iterator) != 0 {
+            var length = 0
+            guard let key = rocksdb_iter_key(iterator, &length), length >= 8 else {
+                throw StateStoreError(store: database.store, message: "a key of \(length) bytes has no segment prefix")
+            }
+            let id = Self.id(UnsafeRawBufferPointer(start: key, count: 8))
+            ids.append(id)
+            guard id < .max else { break }
+            Self.prefix(id + 1).withUnsafeBufferPointer { next in
+                next.withMemoryRebound(to: CChar.self) { rocksdb_iter_seek(iterator, $0.baseAddress, $0.count) }
+            }
+        }
+        var error: UnsafeMutablePointer<CChar>?
+        rocksdb_iter_get_error(iterator, &error)
+        if let message = take(error) { throw StateStoreError(store: database.store, message: "listing segments failed: \(message)") }
+        return ids
+    }
+
+    func segment(_ id: Int64) throws -> any BytesKeyValueStore {
+        let (_, family) = try database.handle()
+        return RocksDBKeyValueStore(
+            name: database.store, database: database, family: family, ownsDatabase: false, keyPrefix: Self.prefix(id))
+    }
+
+    func drop(_ id: Int64) throws {
+        // The last id has no successor prefix: its range ends past every 8-byte prefix.
+        let end = id < .max ? Self.prefix(id + 1) : [UInt8](repeating: 0xFF, count: 9)
+        try database.deleteRange(from: Self.prefix(id), to: end)
+    }
+
+    func approximateNumEntries() throws -> Int64 { try database.approximateNumEntries() }
+
+    func flush() throws { try database.flush() }
 
     func close() { database.close() }
 }

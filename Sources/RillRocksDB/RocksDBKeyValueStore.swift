@@ -2,9 +2,9 @@ import CRocksDB
 import Foundation
 import Rill
 
-/// A key-value byte store in RocksDB: a database of its own (its default column family), or one
-/// column family of a segmented store's database. The write-ahead log is off: the changelog topic
-/// is the store's log; ``flush()`` (at checkpoints) makes writes durable. Under exactly-once its
+/// A key-value byte store in RocksDB: a database of its own, or one time segment of a segmented
+/// store's database (its keys under the segment's prefix). The write-ahead log is off: the changelog
+/// topic is the store's log; ``flush()`` (at checkpoints) makes writes durable. Under exactly-once its
 /// writes wait in the database's batch until the transaction commits (``RocksDBTransactions``).
 public final class RocksDBKeyValueStore: BytesKeyValueStore {
     public let name: String
@@ -13,20 +13,23 @@ public final class RocksDBKeyValueStore: BytesKeyValueStore {
     private let database: RocksDBDatabase
     private var family: OpaquePointer?
     private let ownsDatabase: Bool
+    /// Put before every key in the database (a segment's id); empty for a store of its own.
+    private let keyPrefix: [UInt8]
     private var writeOptions: OpaquePointer { database.writeOptions }
     private var readOptions: OpaquePointer { database.readOptions }
 
     /// Opens (or creates) the database at `path`.
     public convenience init(name: String, path: String, environment: RocksDBEnvironment = .shared) throws {
         let database = try RocksDBDatabase(store: name, path: path, environment: environment)
-        self.init(name: name, database: database, family: try database.family("default"), ownsDatabase: true)
+        self.init(name: name, database: database, family: try database.handle().family, ownsDatabase: true)
     }
 
-    init(name: String, database: RocksDBDatabase, family: OpaquePointer, ownsDatabase: Bool) {
+    init(name: String, database: RocksDBDatabase, family: OpaquePointer, ownsDatabase: Bool, keyPrefix: [UInt8] = []) {
         self.name = name
         self.database = database
         self.family = family
         self.ownsDatabase = ownsDatabase
+        self.keyPrefix = keyPrefix
     }
 
     private func handle() throws -> (db: OpaquePointer, family: OpaquePointer) {
@@ -38,19 +41,31 @@ public final class RocksDBKeyValueStore: BytesKeyValueStore {
         if let message = take(error) { throw StateStoreError(store: name, message: "\(what) failed: \(message)") }
     }
 
+    /// Calls `body` with `key` as the database holds it: after the prefix, on the stack.
+    @inline(__always)
+    private func withStoredKey<R>(_ key: [UInt8], _ body: (UnsafeBufferPointer<CChar>) -> R) -> R {
+        guard !keyPrefix.isEmpty else {
+            return key.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self, body) }
+        }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: keyPrefix.count + key.count) { buffer in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            raw.copyBytes(from: keyPrefix)
+            UnsafeMutableRawBufferPointer(rebasing: raw[keyPrefix.count...]).copyBytes(from: key)
+            return body(UnsafeBufferPointer(buffer))
+        }
+    }
+
     public func get(_ key: [UInt8]) throws -> [UInt8]? {
         let (db, family) = try handle()
         var length = 0
         var error: UnsafeMutablePointer<CChar>?
         let pending = database.pending
-        let value = key.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { k in
-                if let pending {
-                    rocksdb_writebatch_wi_get_from_batch_and_db_cf(
-                        pending, db, readOptions, family, k.baseAddress, k.count, &length, &error)
-                } else {
-                    rocksdb_get_cf(db, readOptions, family, k.baseAddress, k.count, &length, &error)
-                }
+        let value = withStoredKey(key) { k in
+            if let pending {
+                rocksdb_writebatch_wi_get_from_batch_and_db_cf(
+                    pending, db, readOptions, family, k.baseAddress, k.count, &length, &error)
+            } else {
+                rocksdb_get_cf(db, readOptions, family, k.baseAddress, k.count, &length, &error)
             }
         }
         try check(error, "get")
@@ -61,44 +76,40 @@ public final class RocksDBKeyValueStore: BytesKeyValueStore {
 
     public func put(_ key: [UInt8], _ value: [UInt8]?) throws {
         let (db, family) = try handle()
-        if let pending = database.pending { return Self.add([(key, value)], to: pending, family: family) }
+        if let pending = database.pending { return add([(key, value)], to: pending, family: family) }
         var error: UnsafeMutablePointer<CChar>?
-        key.withUnsafeBufferPointer { k in
-            k.withMemoryRebound(to: CChar.self) { k in
-                if let value {
-                    value.withUnsafeBufferPointer { v in
-                        v.withMemoryRebound(to: CChar.self) { v in
-                            rocksdb_put_cf(db, writeOptions, family, k.baseAddress, k.count, v.baseAddress, v.count, &error)
-                        }
+        withStoredKey(key) { k in
+            if let value {
+                value.withUnsafeBufferPointer { v in
+                    v.withMemoryRebound(to: CChar.self) { v in
+                        rocksdb_put_cf(db, writeOptions, family, k.baseAddress, k.count, v.baseAddress, v.count, &error)
                     }
-                } else {
-                    rocksdb_delete_cf(db, writeOptions, family, k.baseAddress, k.count, &error)
                 }
+            } else {
+                rocksdb_delete_cf(db, writeOptions, family, k.baseAddress, k.count, &error)
             }
         }
         try check(error, "put")
     }
 
-    /// Calls `put` or `delete` with each entry's key (and value) as C buffers.
-    private static func forEach(
+    /// Calls `put` or `delete` with each entry's stored key (and value) as C buffers.
+    private func forEach(
         _ entries: [(key: [UInt8], value: [UInt8]?)],
         put: (UnsafeBufferPointer<CChar>, UnsafeBufferPointer<CChar>) -> Void, delete: (UnsafeBufferPointer<CChar>) -> Void
     ) {
         for entry in entries {
-            entry.key.withUnsafeBufferPointer { k in
-                k.withMemoryRebound(to: CChar.self) { k in
-                    if let value = entry.value {
-                        value.withUnsafeBufferPointer { v in v.withMemoryRebound(to: CChar.self) { v in put(k, v) } }
-                    } else {
-                        delete(k)
-                    }
+            withStoredKey(entry.key) { k in
+                if let value = entry.value {
+                    value.withUnsafeBufferPointer { v in v.withMemoryRebound(to: CChar.self) { v in put(k, v) } }
+                } else {
+                    delete(k)
                 }
             }
         }
     }
 
     /// Adds puts and deletes to a batch with index (the open transaction's writes).
-    private static func add(_ entries: [(key: [UInt8], value: [UInt8]?)], to batch: OpaquePointer, family: OpaquePointer) {
+    private func add(_ entries: [(key: [UInt8], value: [UInt8]?)], to batch: OpaquePointer, family: OpaquePointer) {
         forEach(
             entries, put: { k, v in rocksdb_writebatch_wi_put_cf(batch, family, k.baseAddress, k.count, v.baseAddress, v.count) },
             delete: { k in rocksdb_writebatch_wi_delete_cf(batch, family, k.baseAddress, k.count) })
@@ -106,10 +117,10 @@ public final class RocksDBKeyValueStore: BytesKeyValueStore {
 
     public func putAll(_ entries: [(key: [UInt8], value: [UInt8]?)]) throws {
         let (db, family) = try handle()
-        if let pending = database.pending { return Self.add(entries, to: pending, family: family) }
+        if let pending = database.pending { return add(entries, to: pending, family: family) }
         guard let batch = rocksdb_writebatch_create() else { preconditionFailure("rocksdb_writebatch_create returned NULL") }
         defer { rocksdb_writebatch_destroy(batch) }
-        Self.forEach(
+        forEach(
             entries, put: { k, v in rocksdb_writebatch_put_cf(batch, family, k.baseAddress, k.count, v.baseAddress, v.count) },
             delete: { k in rocksdb_writebatch_delete_cf(batch, family, k.baseAddress, k.count) })
         var error: UnsafeMutablePointer<CChar>?
@@ -131,13 +142,13 @@ public final class RocksDBKeyValueStore: BytesKeyValueStore {
             iterator = merged
         }
         if let from {
-            from.withUnsafeBufferPointer { k in
-                k.withMemoryRebound(to: CChar.self) { rocksdb_iter_seek(iterator, $0.baseAddress, $0.count) }
-            }
+            withStoredKey(from) { rocksdb_iter_seek(iterator, $0.baseAddress, $0.count) }
+        } else if !keyPrefix.isEmpty {
+            withStoredKey([]) { rocksdb_iter_seek(iterator, $0.baseAddress, $0.count) }
         } else {
             rocksdb_iter_seek_to_first(iterator)
         }
-        let results = Iterator(iterator, upperBound: to, store: name, owner: self)
+        let results = Iterator(iterator, upperBound: to, keyPrefix: keyPrefix, store: name, owner: self)
         guard database.pending != nil else { return results }
         // A write to the batch invalidates an iterator over it: read the range now.
         var entries: [(key: [UInt8], value: [UInt8])] = []
@@ -157,22 +168,16 @@ public final class RocksDBKeyValueStore: BytesKeyValueStore {
         }
     }
 
+    /// RocksDB's estimate for the whole database (a segment's own count is not kept).
     public func approximateNumEntries() throws -> Int64 {
-        let (db, family) = try handle()
-        guard let value = rocksdb_property_value_cf(db, family, "rocksdb.estimate-num-keys") else { return 0 }
-        defer { rocksdb_free(value) }
-        return Int64(String(cString: value)) ?? 0
+        _ = try handle()
+        return try database.approximateNumEntries()
     }
 
     /// Writes the memtables to disk (the WAL is off, so this is what makes writes durable).
     public func flush() throws {
-        let (db, family) = try handle()
-        guard let flushOptions = rocksdb_flushoptions_create() else { return }
-        defer { rocksdb_flushoptions_destroy(flushOptions) }
-        rocksdb_flushoptions_set_wait(flushOptions, 1)
-        var error: UnsafeMutablePointer<CChar>?
-        rocksdb_flush_cf(db, flushOptions, family, &error)
-        try check(error, "flush")
+        _ = try handle()
+        try database.flush()
     }
 
     /// Closes the store (and its database, unless it is a segment of a segmented store's database).
@@ -181,16 +186,19 @@ public final class RocksDBKeyValueStore: BytesKeyValueStore {
         if ownsDatabase { database.close() }
     }
 
-    /// A RocksDB iterator up to an inclusive upper bound; it keeps its store open while it lives.
+    /// A RocksDB iterator up to an inclusive upper bound, within the store's key prefix; it keeps its
+    /// store open while it lives.
     final class Iterator: BytesKeyValueIterator {
         private let iterator: OpaquePointer
         private let upperBound: [UInt8]?
+        private let keyPrefix: [UInt8]
         private let store: String
         private let owner: RocksDBKeyValueStore
 
-        init(_ iterator: OpaquePointer, upperBound: [UInt8]?, store: String, owner: RocksDBKeyValueStore) {
+        init(_ iterator: OpaquePointer, upperBound: [UInt8]?, keyPrefix: [UInt8], store: String, owner: RocksDBKeyValueStore) {
             self.iterator = iterator
             self.upperBound = upperBound
+            self.keyPrefix = keyPrefix
             self.store = store
             self.owner = owner
         }
@@ -206,8 +214,10 @@ public final class RocksDBKeyValueStore: BytesKeyValueStore {
             }
             var keyLength = 0
             var valueLength = 0
-            let keyPointer = rocksdb_iter_key(iterator, &keyLength)
-            let key = Array(UnsafeRawBufferPointer(start: keyPointer, count: keyLength))
+            let stored = UnsafeRawBufferPointer(start: rocksdb_iter_key(iterator, &keyLength), count: keyLength)
+            // Past the segment's keys: the next segment's, or the end.
+            guard stored.starts(with: keyPrefix) else { return nil }
+            let key = Array(stored[keyPrefix.count...])
             if let upperBound, upperBound.lexicographicallyPrecedes(key) { return nil }
             let valuePointer = rocksdb_iter_value(iterator, &valueLength)
             let value = Array(UnsafeRawBufferPointer(start: valuePointer, count: valueLength))

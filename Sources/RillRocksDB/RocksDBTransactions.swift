@@ -19,12 +19,12 @@ public enum RocksDBTransactions {
 
     /// Stores opened under `directory` from now on keep their writes apart until a commit.
     public static func enable(under directory: String) {
-        registry.withLock { $0.enabled.insert(normalized(directory)) }
+        _ = registry.withLock { $0.enabled.insert(normalized(directory)) }
     }
 
     /// Stops keeping writes apart for stores opened under `directory` from now on.
     public static func disable(under directory: String) {
-        registry.withLock { $0.enabled.remove(normalized(directory)) }
+        _ = registry.withLock { $0.enabled.remove(normalized(directory)) }
     }
 
     /// Writes what the stores under `directory` kept apart to their databases.

@@ -170,7 +170,7 @@ final class RocksDBWindowStoreTests: InMemoryWindowStoreTests {
         try Stores.persistentSessionStore(name, retentionPeriod: retention)
     }
 
-    func testSegmentsAreColumnFamiliesOfOneDatabaseThatSurviveAReopenAndExpireWhole() throws {
+    func testSegmentsAreKeyRangesOfOneDatabaseThatSurviveAReopenAndExpireWhole() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rill-ws-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let builder = Stores.windowStoreBuilder(
@@ -184,17 +184,43 @@ final class RocksDBWindowStoreTests: InMemoryWindowStoreTests {
             try store.put("k", 2, windowStart: 61_000)
             first.close()
         }
-        // One database for the store; segments of 60 s are its column families w.0 and w.60000.
-        XCTAssertTrue(FileManager.default.fileExists(atPath: storeDirectory + "/CURRENT"))
-        XCTAssertEqual(columnFamilies(storeDirectory), ["default", "w.0", "w.60000"])
+        // One database for the store, in one column family; segments of 60 s are its key prefixes 0 and 1.
+        XCTAssertEqual(columnFamilies(storeDirectory), ["default"])
+        XCTAssertEqual(segmentPrefixes(storeDirectory), [0, 1])
         let second = try driver(with: builder, stateDirectory: directory)
         defer { second.close() }
         let store: any WindowStore<String, Int64> = try second.windowStore(named: "w")
         XCTAssertEqual(try store.fetch("k", windowStart: 1_000), 1)
         XCTAssertEqual(try store.fetch("k", windowStart: 61_000), 2)
         try store.put("k", 3, windowStart: 250_000)
+        XCTAssertNil(try store.fetch("k", windowStart: 1_000))
+        XCTAssertEqual(try store.fetchAll(from: 0, to: 300_000).map(\.value), [3])
         second.close()
-        XCTAssertEqual(columnFamilies(storeDirectory), ["default", "w.240000"])
+        XCTAssertEqual(segmentPrefixes(storeDirectory), [4])
+    }
+
+    func testAStoreWithSegmentsInColumnFamiliesIsRefusedByName() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rill-ws-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let storeDirectory = directory + "/app/0_0/w"
+        try FileManager.default.createDirectory(atPath: storeDirectory, withIntermediateDirectories: true)
+        let options = rocksdb_options_create()
+        defer { rocksdb_options_destroy(options) }
+        rocksdb_options_set_create_if_missing(options, 1)
+        var error: UnsafeMutablePointer<CChar>?
+        let db = rocksdb_open(options, storeDirectory, &error)
+        XCTAssertNil(error)
+        let family = rocksdb_create_column_family(db, options, "w.0", &error)
+        XCTAssertNil(error)
+        rocksdb_column_family_handle_destroy(family)
+        rocksdb_close(db)
+        let builder = Stores.windowStoreBuilder(
+            try windowSupplier("w", retention: 120_000, size: 1_000), keySerde: .string, valueSerde: .int64
+        ).withLoggingDisabled()
+        XCTAssertThrowsError(try driver(with: builder, stateDirectory: directory)) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("w.0") && message.contains(storeDirectory), message)
+        }
     }
 
     /// The column families of the closed database at `path`.
@@ -206,6 +232,29 @@ final class RocksDBWindowStoreTests: InMemoryWindowStoreTests {
         guard let list = rocksdb_list_column_families(options, path, &count, &error) else { return [] }
         defer { rocksdb_list_column_families_destroy(list, count) }
         return (0..<count).compactMap { list[$0].map { String(cString: $0) } }.sorted()
+    }
+
+    /// The segment ids under which the closed database at `path` holds keys.
+    func segmentPrefixes(_ path: String) -> [Int64] {
+        let options = rocksdb_options_create()
+        defer { rocksdb_options_destroy(options) }
+        var error: UnsafeMutablePointer<CChar>?
+        guard let db = rocksdb_open_for_read_only(options, path, 0, &error) else { return [] }
+        defer { rocksdb_close(db) }
+        let readOptions = rocksdb_readoptions_create()
+        defer { rocksdb_readoptions_destroy(readOptions) }
+        let iterator = rocksdb_create_iterator(db, readOptions)
+        defer { rocksdb_iter_destroy(iterator) }
+        var ids: [Int64] = []
+        rocksdb_iter_seek_to_first(iterator)
+        while rocksdb_iter_valid(iterator) != 0 {
+            var length = 0
+            let key = UnsafeRawBufferPointer(start: rocksdb_iter_key(iterator, &length), count: length)
+            let id = Int64(bitPattern: key.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) } ^ (1 << 63))
+            if ids.last != id { ids.append(id) }
+            rocksdb_iter_next(iterator)
+        }
+        return ids
     }
 }
 

@@ -10,33 +10,47 @@ public protocol SegmentedBytesStoreSupplier: Sendable {
     func openSegments(directory: String) throws -> any SegmentSpace
 }
 
-/// Where a segmented store keeps its segments: byte stores by name, made and dropped whole (for
-/// RocksDB, the column families of the store's one database).
+/// Where a segmented store keeps its segments: byte stores by segment id (its start time divided by
+/// the segment interval), made and dropped whole. For RocksDB, key ranges of the store's one database,
+/// each under its id as a prefix.
 public protocol SegmentSpace: AnyObject {
-    /// The segments that exist already (after a restart).
-    var existingSegments: [String] { get }
-    /// The segment `name`, made if missing.
-    func segment(named name: String) throws -> any BytesKeyValueStore
-    /// Drops the segment `name` and its data.
-    func drop(named name: String) throws
+    /// The ids of the segments that exist already (after a restart), in ascending order.
+    func existingSegments() throws -> [Int64]
+    /// The segment `id`, made if missing.
+    func segment(_ id: Int64) throws -> any BytesKeyValueStore
+    /// Drops the segment `id` and its data.
+    func drop(_ id: Int64) throws
+    /// About how many entries all segments hold.
+    func approximateNumEntries() throws -> Int64
+    /// Makes every segment's writes durable.
+    func flush() throws
     /// Closes every segment.
     func close()
 }
 
 /// Segments kept in memory.
 final class InMemorySegmentSpace: SegmentSpace {
-    private var segments: [String: InMemoryKeyValueStore] = [:]
+    private var segments: [Int64: InMemoryKeyValueStore] = [:]
+    private let name: String
 
-    var existingSegments: [String] { segments.keys.sorted() }
+    init(name: String) { self.name = name }
 
-    func segment(named name: String) throws -> any BytesKeyValueStore {
-        if let segment = segments[name] { return segment }
-        let segment = InMemoryKeyValueStore(name: name)
-        segments[name] = segment
+    func existingSegments() -> [Int64] { segments.keys.sorted() }
+
+    func segment(_ id: Int64) throws -> any BytesKeyValueStore {
+        if let segment = segments[id] { return segment }
+        let segment = InMemoryKeyValueStore(name: "\(name).\(id)")
+        segments[id] = segment
         return segment
     }
 
-    func drop(named name: String) throws { segments[name] = nil }
+    func drop(_ id: Int64) throws { segments[id] = nil }
+
+    func approximateNumEntries() throws -> Int64 {
+        try segments.values.reduce(0) { $0 + (try $1.approximateNumEntries()) }
+    }
+
+    func flush() throws {}
 
     func close() { segments = [:] }
 }
@@ -82,18 +96,10 @@ final class SegmentedBytesStore: BytesKeyValueStore {
         self.time = time
         self.minimumKeyLength = minimumKeyLength
         space = try supplier.openSegments(directory: directory)
-        let prefix = "\(name)."
-        let ids = space.existingSegments.compactMap { segment -> Int64? in
-            guard segment.hasPrefix(prefix), let start = Int64(segment.dropFirst(prefix.count)) else { return nil }
-            return start / segmentInterval
-        }.sorted()
-        for id in ids { segments.append((id, try space.segment(named: segmentName(id)))) }
+        for id in try space.existingSegments() { segments.append((id, try space.segment(id))) }
         // The newest segment's start is a safe lower bound of the stream time the store had seen.
-        if let last = ids.last { observedStreamTime = last * segmentInterval }
+        if let last = segments.last { observedStreamTime = last.id * segmentInterval }
     }
-
-    /// Kafka Streams' segment names: `<store>.<segment start>`.
-    private func segmentName(_ id: Int64) -> String { "\(name).\(id * segmentInterval)" }
 
     @inline(__always)
     private func segmentID(_ time: Int64) -> Int64 {
@@ -116,7 +122,7 @@ final class SegmentedBytesStore: BytesKeyValueStore {
     private func segment(for id: Int64, create: Bool) throws -> (any BytesKeyValueStore)? {
         if let position = index(of: id) { return segments[position].store }
         guard create else { return nil }
-        let store = try space.segment(named: segmentName(id))
+        let store = try space.segment(id)
         let position = segments.firstIndex { $0.id > id } ?? segments.count
         segments.insert((id, store), at: position)
         return store
@@ -127,7 +133,7 @@ final class SegmentedBytesStore: BytesKeyValueStore {
         while let first = segments.first, first.id < minimum {
             segments.removeFirst()
             first.store.close()
-            try? space.drop(named: segmentName(first.id))
+            try? space.drop(first.id)
         }
     }
 
@@ -169,13 +175,9 @@ final class SegmentedBytesStore: BytesKeyValueStore {
         return ConcatenatedIterator(try chosen.map { try $0.store.range(from: from, to: to) })
     }
 
-    func approximateNumEntries() throws -> Int64 {
-        try segments.reduce(0) { $0 + (try $1.store.approximateNumEntries()) }
-    }
+    func approximateNumEntries() throws -> Int64 { try space.approximateNumEntries() }
 
-    func flush() throws {
-        for segment in segments { try segment.store.flush() }
-    }
+    func flush() throws { try space.flush() }
 
     func close() {
         for segment in segments { segment.store.close() }

@@ -129,7 +129,7 @@ public struct PersistentStoreFactory: Sendable {
 
     /// Everything in memory: for tests of topologies whose stores need no disk.
     public static let inMemory = PersistentStoreFactory(
-        keyValueStore: { InMemoryKeyValueSupplier(name: $0) }, segments: { _, _ in InMemorySegmentSpace() })
+        keyValueStore: { InMemoryKeyValueSupplier(name: $0) }, segments: { name, _ in InMemorySegmentSpace(name: name) })
 }
 
 /// Builds typed key-value stores over a byte-store supplier.

@@ -188,7 +188,7 @@ struct DefaultDSLSegmentedSupplier: WindowBytesStoreSupplier, SessionBytesStoreS
     var persistent: Bool { true }
     /// As Kafka Streams: half the retention, at least a minute.
     var segmentInterval: Int64 { max(retentionPeriod / 2, 60_000) }
-    func openSegments(directory: String) throws -> any SegmentSpace { InMemorySegmentSpace() }
+    func openSegments(directory: String) throws -> any SegmentSpace { InMemorySegmentSpace(name: name) }
 }
 
 /// Window and session stores kept in memory, in segments like the persistent ones.
@@ -199,7 +199,7 @@ struct InMemorySegmentedSupplier: WindowBytesStoreSupplier, SessionBytesStoreSup
     let retainDuplicates: Bool
     var persistent: Bool { false }
     var segmentInterval: Int64 { max(retentionPeriod / 2, 60_000) }
-    func openSegments(directory: String) throws -> any SegmentSpace { InMemorySegmentSpace() }
+    func openSegments(directory: String) throws -> any SegmentSpace { InMemorySegmentSpace(name: name) }
 }
 
 extension Stores {

@@ -97,7 +97,7 @@ let package = Package(
 
         // What several test targets share.
         .target(name: "TestSupport", path: "Tests/Support"),
-        .testTarget(name: "RillTests", dependencies: ["Rill", "RillTestDriver"]),
+        .testTarget(name: "RillTests", dependencies: ["Rill", "RillTestDriver", "TestSupport"]),
         .testTarget(name: "RillTestDriverTests", dependencies: ["Rill", "RillTestDriver", "TestSupport"]),
         .testTarget(name: "RillRocksDBTests", dependencies: ["Rill", "RillRocksDB", "RillTestDriver", "CRocksDB"]),
         // A worker process the runtime tests start, kill and restart.

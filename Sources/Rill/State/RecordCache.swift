@@ -28,6 +28,9 @@ final class CachingBytesStore: BytesKeyValueStore {
     private struct Entry {
         var value: [UInt8]?
         var dirty: Bool
+        /// Whether `stored` is what the inner store holds for the key (else it is read at write-through).
+        var storedKnown: Bool
+        var stored: [UInt8]?
         var timestamp: Int64
         /// Matches the entry's latest position in `order`; older positions are stale.
         var generation: Int
@@ -43,13 +46,23 @@ final class CachingBytesStore: BytesKeyValueStore {
     private var head = 0
     private var nextGeneration = 0
     private var bytes = 0
+    /// The last key read from the inner store and what it held, until the next write: a read-modify-
+    /// write (an aggregation's) then needs no second read of the inner store for the old value.
+    private var lastRead: (key: [UInt8], value: [UInt8]?)?
     /// Told about every entry written through; set by the DSL processor that owns the store.
     var flushListener: CacheFlushListener?
+    /// For a window or session store, the length of its keys' time suffix: what comes before it is
+    /// the record key, which its range queries share at both ends.
+    private let keySuffix: Int?
+    /// The cached keys by record key, built at the first range query of a window or session store
+    /// and kept from then on: such a range reads one record key's entries, not the whole cache.
+    private var byRecordKey: [CacheKey: [[UInt8]]]?
 
     /// `timestamp` gives the timestamp of the record being processed.
-    init(_ inner: any BytesKeyValueStore, cache: RecordCache, timestamp: @escaping () -> Int64) {
+    init(_ inner: any BytesKeyValueStore, cache: RecordCache, keySuffix: Int? = nil, timestamp: @escaping () -> Int64) {
         self.inner = inner
         self.cache = cache
+        self.keySuffix = keySuffix
         self.timestamp = timestamp
     }
 
@@ -60,15 +73,31 @@ final class CachingBytesStore: BytesKeyValueStore {
 
     func get(_ key: [UInt8]) throws -> [UInt8]? {
         if let entry = entries[CacheKey(key)] { return entry.value }
-        return try inner.get(key)
+        let value = try inner.get(key)
+        lastRead = (key, value)
+        return value
     }
 
     func put(_ key: [UInt8], _ value: [UInt8]?) throws {
         let generation = nextGeneration
         nextGeneration += 1
-        let entry = Entry(value: value, dirty: true, timestamp: timestamp(), generation: generation)
+        let read = lastRead
+        lastRead = nil
         var delta = Self.size(key, value)
-        if let old = entries.updateValue(entry, forKey: CacheKey(key)) { delta -= Self.size(key, old.value) }
+        let cacheKey = CacheKey(key)
+        if let index = entries.index(forKey: cacheKey) {
+            delta -= Self.size(key, entries.values[index].value)
+            entries.values[index].value = value
+            entries.values[index].dirty = true
+            entries.values[index].timestamp = timestamp()
+            entries.values[index].generation = generation
+        } else {
+            let known = read.map { $0.key == key } ?? false
+            entries[cacheKey] = Entry(
+                value: value, dirty: true, storedKnown: known, stored: known ? read!.value : nil, timestamp: timestamp(),
+                generation: generation)
+            if byRecordKey != nil, let recordKey = recordKey(of: key) { byRecordKey![recordKey, default: []].append(key) }
+        }
         bytes += delta
         cache.resize(by: delta)
         order.append((key, generation))
@@ -84,9 +113,16 @@ final class CachingBytesStore: BytesKeyValueStore {
         while head < order.count {
             let (key, generation) = order[head]
             head += 1
-            guard let entry = entries[CacheKey(key)], entry.generation == generation else { continue }
+            guard let index = entries.index(forKey: CacheKey(key)), entries.values[index].generation == generation else {
+                continue
+            }
+            let entry = entries.values[index]
             if entry.dirty { try writeThrough(key, entry) }
-            entries[CacheKey(key)] = nil
+            // The listener may have written to this store: find the entry again.
+            if let after = entries.index(forKey: CacheKey(key)) {
+                entries.remove(at: after)
+                if byRecordKey != nil { unindex(key) }
+            }
             let size = Self.size(key, entry.value)
             bytes -= size
             cache.resize(by: -size)
@@ -97,7 +133,8 @@ final class CachingBytesStore: BytesKeyValueStore {
     }
 
     private func writeThrough(_ key: [UInt8], _ entry: Entry) throws {
-        let old = flushListener != nil ? try inner.get(key) : nil
+        let old = flushListener == nil ? nil : entry.storedKnown ? entry.stored : try inner.get(key)
+        lastRead = nil
         try inner.put(key, entry.value)
         try flushListener?(key, entry.value, old, entry.timestamp)
     }
@@ -115,28 +152,68 @@ final class CachingBytesStore: BytesKeyValueStore {
         while position < order.count {
             let (key, generation) = order[position]
             position += 1
-            guard var entry = entries[CacheKey(key)], entry.generation == generation, entry.dirty else { continue }
+            guard let index = entries.index(forKey: CacheKey(key)) else { continue }
+            let entry = entries.values[index]
+            guard entry.generation == generation, entry.dirty else { continue }
             try writeThrough(key, entry)
-            entry.dirty = false
-            entries[CacheKey(key)] = entry
+            // The listener may have written to this store: find the entry again.
+            guard let after = entries.index(forKey: CacheKey(key)), entries.values[after].generation == generation else {
+                continue
+            }
+            entries.values[after].dirty = false
+            entries.values[after].storedKnown = true
+            entries.values[after].stored = entry.value
         }
         // Only the latest position of each key is live; drop the rest.
         order = order[head...].filter { entries[CacheKey($0.key)]?.generation == $0.generation }
         head = 0
     }
 
+    /// The stored entries in the range, overlaid with the cached ones. In a window or session store,
+    /// a range whose bounds have the same record key yields that record key's entries only (longer
+    /// record keys that begin with it fall in the byte range too; the typed stores skip them).
     func range(from: [UInt8]?, to: [UInt8]?) throws -> any BytesKeyValueIterator {
         var merged: [[UInt8]: [UInt8]] = [:]
-        let stored = try inner.range(from: from, to: to)
-        while let entry = try stored.next() { merged[entry.key] = entry.value }
-        for (cacheKey, entry) in entries {
-            let key = cacheKey.bytes
-            if let from, key.lexicographicallyPrecedes(from) { continue }
-            if let to, to.lexicographicallyPrecedes(key) { continue }
+        func overlay(_ key: [UInt8], _ entry: Entry) {
+            if let from, key.lexicographicallyPrecedes(from) { return }
+            if let to, to.lexicographicallyPrecedes(key) { return }
             merged[key] = entry.value
+        }
+        let stored = try inner.range(from: from, to: to)
+        if let from, let to, let recordKey = recordKey(of: from), recordKey == self.recordKey(of: to) {
+            let recordKeyLength = recordKey.bytes.count
+            while let entry = try stored.next() {
+                guard entry.key.count - keySuffix! == recordKeyLength else { continue }
+                merged[entry.key] = entry.value
+            }
+            if byRecordKey == nil { indexByRecordKey() }
+            for key in byRecordKey![recordKey] ?? [] { if let entry = entries[CacheKey(key)] { overlay(key, entry) } }
+        } else {
+            while let entry = try stored.next() { merged[entry.key] = entry.value }
+            for (cacheKey, entry) in entries { overlay(cacheKey.bytes, entry) }
         }
         return ArrayBytesIterator(
             merged.map { (key: $0.key, value: $0.value) }.sorted { $0.key.lexicographicallyPrecedes($1.key) })
+    }
+
+    /// The record key part of a window or session store's key.
+    private func recordKey(of key: [UInt8]) -> CacheKey? {
+        guard let keySuffix, key.count >= keySuffix else { return nil }
+        return CacheKey(Array(key[..<(key.count - keySuffix)]))
+    }
+
+    private func indexByRecordKey() {
+        var index: [CacheKey: [[UInt8]]] = [:]
+        for cacheKey in entries.keys {
+            if let recordKey = recordKey(of: cacheKey.bytes) { index[recordKey, default: []].append(cacheKey.bytes) }
+        }
+        byRecordKey = index
+    }
+
+    private func unindex(_ key: [UInt8]) {
+        guard let recordKey = recordKey(of: key), var keys = byRecordKey![recordKey] else { return }
+        keys.removeAll { $0 == key }
+        byRecordKey![recordKey] = keys.isEmpty ? nil : keys
     }
 
     func approximateNumEntries() throws -> Int64 { try inner.approximateNumEntries() + Int64(entries.count) }
@@ -150,20 +227,26 @@ final class CachingBytesStore: BytesKeyValueStore {
         cache.resize(by: -bytes)
         bytes = 0
         entries = [:]
+        byRecordKey = nil
         inner.close()
     }
 }
 
-/// Key bytes hashed in one pass (an array of bytes hashes byte by byte).
+/// Key bytes, hashed once in one pass (an array of bytes hashes byte by byte); the hash is kept, so
+/// that a hash-table probe compares it before touching the bytes.
 struct CacheKey: Hashable {
     let bytes: [UInt8]
+    let hash: Int
 
     @inline(__always)
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    func hash(into hasher: inout Hasher) {
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        var hasher = Hasher()
         bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        hash = hasher.finalize()
     }
 
-    static func == (a: CacheKey, b: CacheKey) -> Bool { a.bytes == b.bytes }
+    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+
+    static func == (a: CacheKey, b: CacheKey) -> Bool { a.hash == b.hash && a.bytes == b.bytes }
 }

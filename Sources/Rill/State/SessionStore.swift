@@ -116,7 +116,7 @@ public struct SessionStoreBuilder<K, V>: ConfigurableStoreBuilder {
             supplier: context.resolve(supplier), directory: context.directory,
             minimumKeyLength: SessionKeyLayout.suffix, time: SessionKeyLayout.time)
         return TypedSessionStore(
-            layers: context.layer(storage, options), storage: storage,
+            layers: context.layer(storage, options, keySuffix: SessionKeyLayout.suffix), storage: storage,
             codec: StoreCodec(store: name, keySerde: keySerde, valueSerde: valueSerde))
     }
 }

@@ -95,12 +95,13 @@ public struct StoreContext {
     /// Whether several threads use the store (a global table's): its storage is then locked.
     var concurrent = false
 
-    /// Puts the changelog and the cache, as configured, in front of `storage`.
-    func layer(_ storage: any BytesKeyValueStore, _ options: StoreOptions) -> StoreLayers {
+    /// Puts the changelog and the cache, as configured, in front of `storage`. `keySuffix` is the
+    /// length of the time suffix of a window or session store's keys (see ``CachingBytesStore``).
+    func layer(_ storage: any BytesKeyValueStore, _ options: StoreOptions, keySuffix: Int? = nil) -> StoreLayers {
         let storage: any BytesKeyValueStore = concurrent ? LockedBytesStore(storage) : storage
         let logged: any BytesKeyValueStore = changelog.map { ChangeLoggingKeyValueStore(storage, log: $0) } ?? storage
         guard options.cachingEnabled, let cache else { return StoreLayers(front: logged, caching: nil) }
-        let caching = CachingBytesStore(logged, cache: cache, timestamp: timestamp)
+        let caching = CachingBytesStore(logged, cache: cache, keySuffix: keySuffix, timestamp: timestamp)
         return StoreLayers(front: caching, caching: caching)
     }
 }

@@ -153,7 +153,7 @@ public struct WindowStoreBuilder<K, V>: ConfigurableStoreBuilder {
             supplier: context.resolve(supplier), directory: context.directory,
             minimumKeyLength: WindowKeyLayout.suffix, time: WindowKeyLayout.time)
         return TypedWindowStore(
-            layers: context.layer(storage, options), storage: storage,
+            layers: context.layer(storage, options, keySuffix: WindowKeyLayout.suffix), storage: storage,
             codec: StoreCodec(store: name, keySerde: keySerde, valueSerde: valueSerde),
             windowSize: supplier.windowSize, retainDuplicates: supplier.retainDuplicates)
     }

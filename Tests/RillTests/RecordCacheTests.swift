@@ -1,0 +1,99 @@
+@testable import Rill
+import TestSupport
+import XCTest
+
+/// The caching store in front of a byte store: what it writes through, and what its ranges see.
+final class RecordCacheTests: XCTestCase {
+    /// A caching store over an in-memory store whose listener checks each write-through's old value
+    /// against what the inner store held; the cache holds a few entries only, so puts evict.
+    final class Harness {
+        let inner = InMemoryKeyValueStore(name: "s")
+        let cache: RecordCache
+        let store: CachingBytesStore
+        /// What the inner store holds, as the write-throughs told it.
+        var written: [[UInt8]: [UInt8]] = [:]
+        var wrongOldValues: [String] = []
+        var writeThroughs = 0
+
+        init(cacheBytes: Int, keySuffix: Int? = nil) {
+            cache = RecordCache(maxBytes: cacheBytes)
+            store = CachingBytesStore(inner, cache: cache, keySuffix: keySuffix, timestamp: { 0 })
+            store.flushListener = { [unowned self] key, new, old, _ in
+                if old != written[key] { wrongOldValues.append("\(key): \(String(describing: old)) != \(String(describing: written[key]))") }
+                written[key] = new
+                writeThroughs += 1
+            }
+        }
+    }
+
+    func testEveryWriteThroughGivesTheValueTheInnerStoreHeldAsTheOldValue() throws {
+        var random = SeededGenerator(seed: 8)
+        let harness = Harness(cacheBytes: 5 * (64 + 2 + 1))
+        var model: [[UInt8]: [UInt8]] = [:]
+        for step in 0..<20_000 {
+            let key: [UInt8] = [UInt8.random(in: 0..<12, using: &random), 0]
+            switch Int.random(in: 0..<10, using: &random) {
+            case 0..<3:
+                // A read-modify-write, as an aggregation does.
+                let old = try harness.store.get(key)
+                XCTAssertEqual(old, model[key], "step \(step)")
+                let new = [UInt8((old?.first ?? 0) &+ 1)]
+                try harness.store.put(key, new)
+                model[key] = new
+            case 3..<6:
+                let new = [UInt8.random(in: 0...255, using: &random)]
+                try harness.store.put(key, new)
+                model[key] = new
+            case 6:
+                try harness.store.put(key, nil)
+                model[key] = nil
+            case 7:
+                try harness.store.flushCache()
+            default:
+                XCTAssertEqual(try harness.store.get(key), model[key], "step \(step)")
+            }
+        }
+        try harness.store.flushCache()
+        XCTAssertEqual(harness.wrongOldValues, [])
+        XCTAssertGreaterThan(harness.writeThroughs, 1_000)
+        for (key, value) in model { XCTAssertEqual(try harness.inner.get(key), value) }
+    }
+
+    func testARangeOverOneRecordKeyOfAWindowStoreSeesTheCachedAndStoredEntriesOfThatKey() throws {
+        var random = SeededGenerator(seed: 9)
+        // The same writes into a store that indexes cached keys by record key and one that does not.
+        let indexed = Harness(cacheBytes: 40 * 90, keySuffix: WindowKeyLayout.suffix)
+        let scanned = Harness(cacheBytes: 40 * 90)
+        var model: [[UInt8]: [UInt8]] = [:]
+        let recordKeys: [[UInt8]] = [[1], [1, 0], [2], [3, 3, 3]]
+        var rangesWithLongerKeys = 0
+        for step in 0..<5_000 {
+            let recordKey = recordKeys.randomElement(using: &random)!
+            let storeKey = WindowKeyLayout.storeKey(recordKey, start: Int64.random(in: 0..<20, using: &random) * 1_000, sequence: 0)
+            let value: [UInt8]? = Int.random(in: 0..<8, using: &random) == 0 ? nil : [UInt8(step % 256)]
+            for harness in [indexed, scanned] { try harness.store.put(storeKey, value) }
+            model[storeKey] = value
+            if step % 500 == 0 { for harness in [indexed, scanned] { try harness.store.flushCache() } }
+            if step % 7 == 0 {
+                let from = Int64.random(in: 0..<20, using: &random) * 1_000
+                let to = from + Int64.random(in: 0..<8, using: &random) * 1_000
+                let low = WindowKeyLayout.storeKey(recordKey, start: from, sequence: 0)
+                let high = WindowKeyLayout.storeKey(recordKey, start: to, sequence: .max)
+                let inRange = model.filter { !$0.key.lexicographicallyPrecedes(low) && !high.lexicographicallyPrecedes($0.key) }
+                    .map { [$0.key, $0.value] }.sorted { $0[0].lexicographicallyPrecedes($1[0]) }
+                // The byte range also holds longer record keys that begin with this one ([1, 0] for [1]);
+                // a window store's range over one record key yields its own entries only.
+                let ownKey = inRange.filter { $0[0].count == recordKey.count + WindowKeyLayout.suffix }
+                for (harness, expected) in [(indexed, ownKey), (scanned, inRange)] {
+                    var found: [[[UInt8]]] = []
+                    let iterator = try harness.store.range(from: low, to: high)
+                    while let entry = try iterator.next() { found.append([entry.key, entry.value]) }
+                    XCTAssertEqual(found, expected, "step \(step)")
+                }
+                if ownKey.count != inRange.count { rangesWithLongerKeys += 1 }
+            }
+        }
+        XCTAssertGreaterThan(indexed.writeThroughs, 500)
+        XCTAssertGreaterThan(rangesWithLongerKeys, 3)
+    }
+}

@@ -1,18 +1,27 @@
 /// Sends a DSL table's changes downstream: at once when its store has no cache, else as the cache
 /// writes them through (on eviction and on commit), so that updates of a key between commits
 /// collapse into one (Kafka Streams' `TimestampedTupleForwarder`).
+@usableFromInline
 final class ChangeForwarder<K, V> {
-    let downstream: Downstream<K, Change<V>>
-    let cached: Bool
+    @usableFromInline let downstream: Downstream<K, Change<V>>
+    @usableFromInline let cached: Bool
 
-    /// `decode` turns a cached entry's bytes into the table key, the value and its timestamp.
-    init(
-        _ downstream: Downstream<K, Change<V>>, store: any CachedStore,
-        decode: @escaping (_ key: [UInt8], _ value: [UInt8]?) throws -> (key: K, value: V?, timestamp: Int64?)
-    ) {
+    /// A cached entry's bytes as the table key, the value and its timestamp.
+    @usableFromInline
+    typealias Decode = (_ key: [UInt8], _ value: [UInt8]?) throws -> (key: K, value: V?, timestamp: Int64?)
+
+    /// `listener` forwards what the cache writes through (see ``listener(_:decode:)``).
+    init(_ downstream: Downstream<K, Change<V>>, store: any CachedStore, listener: @escaping CacheFlushListener) {
         self.downstream = downstream
         cached = store.caching != nil
-        store.caching?.flushListener = { key, new, old, timestamp in
+        store.caching?.flushListener = listener
+    }
+
+    /// Forwards each entry the cache writes through as a change, decoded by `decode`. Made in the
+    /// caller's specialization when the DSL is inlined into user code.
+    @inlinable
+    static func listener(_ downstream: Downstream<K, Change<V>>, decode: @escaping Decode) -> CacheFlushListener {
+        { key, new, old, timestamp in
             let newer = try decode(key, new)
             let older = try decode(key, old)
             try downstream.forward(
@@ -22,7 +31,7 @@ final class ChangeForwarder<K, V> {
     }
 
     /// Forwards `change` unless the cache will.
-    @inline(__always)
+    @inlinable @inline(__always)
     func maybeForward(_ key: K, _ change: Change<V>, timestamp: Int64, headers: Headers = Headers()) throws {
         guard !cached else { return }
         try downstream.forward(Record(key: key, value: change, timestamp: timestamp, headers: headers))
@@ -32,24 +41,30 @@ final class ChangeForwarder<K, V> {
 /// A DSL processor that keeps a table in a store and forwards its changes through a
 /// ``ChangeForwarder``: the store and forwarder are set up when the task initializes the node.
 class TableNode<KIn, VIn, KOut, VA, Store: CachedStore>: InputNode<KIn, VIn> {
-    typealias Decoder = (Store) -> ([UInt8], [UInt8]?) throws -> (key: KOut, value: VA?, timestamp: Int64?)
+    typealias Decoder = (Store) -> ChangeForwarder<KOut, VA>.Decode
+    /// Makes the listener that forwards the store's cached writes (``ChangeForwarder/listener(_:decode:)``).
+    typealias MakeListener = (Downstream<KOut, Change<VA>>, Store) -> CacheFlushListener
 
     let downstream: Downstream<KOut, Change<VA>>
     let storeName: String
-    private let decoder: Decoder
+    private let makeListener: MakeListener
     private(set) var store: Store!
     private(set) var forwarder: ChangeForwarder<KOut, VA>!
 
-    init(name: String, context: NodeContext, storeName: String, decoder: @escaping Decoder) throws {
+    /// `decoder` decodes the store's cached entries; `makeListener`, when given, forwards them instead.
+    init(
+        name: String, context: NodeContext, storeName: String, decoder: @escaping Decoder,
+        makeListener: MakeListener? = nil
+    ) throws {
         downstream = try Downstream(context.children, parent: name)
         self.storeName = storeName
-        self.decoder = decoder
+        self.makeListener = makeListener ?? { ChangeForwarder.listener($0, decode: decoder($1)) }
         super.init(name: name, task: context.task)
     }
 
     override func initialize() throws {
         store = try task.store(storeName, as: Store.self)
-        forwarder = ChangeForwarder(downstream, store: store, decode: decoder(store))
+        forwarder = ChangeForwarder(downstream, store: store, listener: makeListener(downstream, store))
     }
 }
 
@@ -68,12 +83,21 @@ extension TypedWindowStore {
     /// Decodes cached entries of a windowed table kept as values with timestamps.
     func changeDecoder<VA>() -> ([UInt8], [UInt8]?) throws -> (key: Windowed<K>, value: VA?, timestamp: Int64?)
     where V == ValueAndTimestamp<VA> {
-        { [codec, windowSize] key, value in
-            let (keyBytes, start) = WindowKeyLayout.split(key)
-            let stored = try codec.value(value)
-            return (Windowed(try codec.key(keyBytes), Window(start: start, end: start + windowSize)), stored?.value,
-                    stored?.timestamp)
-        }
+        windowedChangeDecoder(codec, windowSize: windowSize)
+    }
+}
+
+/// Decodes cached entries of a windowed table kept as values with timestamps, in the caller's
+/// specialization.
+@inlinable
+func windowedChangeDecoder<K, VA>(_ codec: StoreCodec<K, ValueAndTimestamp<VA>>, windowSize: Int64)
+    -> ChangeForwarder<Windowed<K>, VA>.Decode
+{
+    { key, value in
+        let (keyBytes, start) = WindowKeyLayout.split(key)
+        let stored = try codec.value(value)
+        return (Windowed(try codec.key(keyBytes), Window(start: start, end: start + windowSize)), stored?.value,
+                stored?.timestamp)
     }
 }
 
@@ -97,6 +121,7 @@ extension TaskState {
     }
 
     /// Counts and logs a record an operator skips for a closed window.
+    @usableFromInline
     func skipRecordForClosedWindow(node: String, window: Window, closeTime: Int64) {
         metrics.droppedRecords += 1
         logger.debug(

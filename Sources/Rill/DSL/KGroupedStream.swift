@@ -6,7 +6,7 @@ public struct KGroupedStream<K, V> {
     let stream: KStream<K, V>
     let name: String?
     let keySerde: Serde<K>?
-    let valueSerde: Serde<V>?
+    @usableFromInline let valueSerde: Serde<V>?
     let repartitionRequired: Bool
 
     var builder: StreamsBuilder { stream.builder }

@@ -24,12 +24,19 @@ public struct KTable<K, V> {
     var oldValuesKnown = true
 
     /// The stream of the table's updates: each new value, or `nil` when a row is deleted.
+    @inlinable
     public func toStream(named: Named? = nil) -> KStream<K, V?> {
+        addToStream(named) { node, record in try node.downstream.forward(record.withValue(record.value.newValue)) }
+    }
+
+    /// `body` forwards each change's new value; made in the caller's specialization.
+    @usableFromInline
+    func addToStream(
+        _ named: Named?, body: @escaping @Sendable (StatelessNode<K, Change<V>, K, V?>, Record<K, Change<V>>) throws -> Void
+    ) -> KStream<K, V?> {
         let name = builder.name(named, prefix: "KTABLE-TOSTREAM-")
         addChangeProcessor(name, output: Record<K, V?>.self) { context in
-            try StatelessNode<K, Change<V>, K, V?>(name: name, context: context) { node, record in
-                try node.downstream.forward(record.withValue(record.value.newValue))
-            }
+            try StatelessNode<K, Change<V>, K, V?>(name: name, context: context, body: body)
         }
         return KStream(builder: builder, name: name, keySerde: keySerde, valueSerde: valueSerde?.optional,
                        repartitionRequired: false)

@@ -12,7 +12,7 @@ public struct TimeWindowedKStream<K, V> {
         case sliding(SlidingWindows)
     }
 
-    let grouped: KGroupedStream<K, V>
+    @usableFromInline let grouped: KGroupedStream<K, V>
     let kind: Kind
 
     /// The length of every window, in ms (a sliding window spans its time difference).
@@ -39,42 +39,52 @@ public struct TimeWindowedKStream<K, V> {
     }
 
     /// The number of records per key and window.
-    @discardableResult
+    @inlinable @discardableResult
     public func count(named: Named? = nil, materialized: Materialized<K, Int64> = Materialized())
         -> KTable<Windowed<K>, Int64>
     {
         var materialized = materialized
         materialized.valueSerde = materialized.valueSerde ?? .int64
-        return doAggregate(named: named, materialized: materialized, initializer: { nil }) { _, _, count in (count ?? 0) + 1 }
+        let step: @Sendable (K, V, Int64?) throws -> Int64 = { _, _, count in (count ?? 0) + 1 }
+        return doAggregate(
+            named: named, materialized: materialized, initializer: { nil }, step: step,
+            timestamped: { .timestamped($0) }, specialized: { TimeWindowAggregation.make(windows: $0, step: step) })
     }
 
     /// Combines each key's values per window with `reducer`.
-    @discardableResult
+    @inlinable @discardableResult
     public func reduce(
         named: Named? = nil, materialized: Materialized<K, V> = Materialized(),
         _ reducer: @escaping @Sendable (V, V) throws -> V
     ) -> KTable<Windowed<K>, V> {
         var materialized = materialized
         materialized.valueSerde = materialized.valueSerde ?? grouped.valueSerde
-        return doAggregate(named: named, materialized: materialized, initializer: { nil }) { _, value, old in
-            try old.map { try reducer($0, value) } ?? value
-        }
+        let step: @Sendable (K, V, V?) throws -> V = { _, value, old in try old.map { try reducer($0, value) } ?? value }
+        return doAggregate(
+            named: named, materialized: materialized, initializer: { nil }, step: step, timestamped: { .timestamped($0) },
+            specialized: { TimeWindowAggregation.make(windows: $0, step: step) })
     }
 
     /// Folds each key's values per window into an aggregate, starting from `initializer()`.
-    @discardableResult
+    @inlinable @discardableResult
     public func aggregate<VA>(
         named: Named? = nil, materialized: Materialized<K, VA> = Materialized(),
         initializer: @escaping @Sendable () throws -> VA, aggregator: @escaping @Sendable (K, V, VA) throws -> VA
     ) -> KTable<Windowed<K>, VA> {
-        doAggregate(named: named, materialized: materialized, initializer: { try initializer() }) { key, value, old in
-            try aggregator(key, value, try old ?? initializer())
-        }
+        let step: @Sendable (K, V, VA?) throws -> VA = { key, value, old in try aggregator(key, value, try old ?? initializer()) }
+        return doAggregate(
+            named: named, materialized: materialized, initializer: { try initializer() }, step: step,
+            timestamped: { .timestamped($0) }, specialized: { TimeWindowAggregation.make(windows: $0, step: step) })
     }
 
-    private func doAggregate<VA>(
+    /// `timestamped` makes the store's value serde and `specialized` the time-window aggregation's
+    /// per-record work (see ``TimeWindowAggregation``), both in the caller's specialization.
+    @usableFromInline
+    func doAggregate<VA>(
         named: Named?, materialized: Materialized<K, VA>, initializer: @escaping @Sendable () throws -> VA?,
-        step: @escaping @Sendable (K, V, VA?) throws -> VA
+        step: @escaping @Sendable (K, V, VA?) throws -> VA,
+        timestamped: @escaping @Sendable (Serde<VA>) -> Serde<ValueAndTimestamp<VA>>,
+        specialized: @escaping @Sendable (TimeWindows) -> TimeWindowAggregation<K, V, VA>
     ) -> KTable<Windowed<K>, VA> {
         let keySerde = materialized.keySerde ?? grouped.keySerde
         let windowSize = windowSize
@@ -96,7 +106,7 @@ public struct TimeWindowedKStream<K, V> {
                     ?? DefaultDSLSegmentedSupplier(name: storeName, retentionPeriod: retention, windowSize: windowSize)
                 var store = Stores.windowStoreBuilder(
                     supplier, keySerde: TableSerde(keySerde, storeName, "key"),
-                    valueSerde: Serde<ValueAndTimestamp<VA>>.timestamped(TableSerde(materialized.valueSerde, storeName, "value")))
+                    valueSerde: timestamped(TableSerde(materialized.valueSerde, storeName, "value")))
                 store.options = materialized.storeOptions
                 return store
             },
@@ -104,7 +114,7 @@ public struct TimeWindowedKStream<K, V> {
                 switch kind {
                 case .time(let windows):
                     try TimeWindowAggregateNode<K, V, VA>(
-                        name: processorName, context: context, storeName: storeName, windows: windows, step: step)
+                        name: processorName, context: context, storeName: storeName, aggregation: specialized(windows))
                 case .sliding(let windows):
                     try SlidingWindowAggregateNode<K, V, VA>(
                         name: processorName, context: context, storeName: storeName, windows: windows,
@@ -197,40 +207,86 @@ public struct SessionWindowedKStream<K, V> {
 }
 
 /// Aggregates into tumbling or hopping windows; records for closed windows are dropped and counted.
+/// Its per-record work is a ``TimeWindowAggregation``'s.
 final class TimeWindowAggregateNode<K, V, VA>: TableNode<K, V, Windowed<K>, VA, TypedWindowStore<K, ValueAndTimestamp<VA>>> {
-    let windows: TimeWindows
-    let step: @Sendable (K, V, VA?) throws -> VA
+    let aggregation: TimeWindowAggregation<K, V, VA>
 
-    init(
-        name: String, context: NodeContext, storeName: String, windows: TimeWindows,
-        step: @escaping @Sendable (K, V, VA?) throws -> VA
-    ) throws {
-        self.windows = windows
-        self.step = step
-        try super.init(name: name, context: context, storeName: storeName) { $0.changeDecoder() }
+    init(name: String, context: NodeContext, storeName: String, aggregation: TimeWindowAggregation<K, V, VA>) throws {
+        self.aggregation = aggregation
+        try super.init(name: name, context: context, storeName: storeName, decoder: { $0.changeDecoder() }) { downstream, store in
+            aggregation.listen(downstream, store.codec, store.windowSize)
+        }
     }
 
-    override func process(_ record: Record<K, V>) throws {
-        guard !skipsNull(record) else { return }
-        let closeTime = task.streamTime - windows.graceMs
-        // The key's bytes once per record, its store key once per window (read, then written).
-        var keyBytes: [UInt8]?
-        for start in windows.windowStarts(for: record.timestamp) {
-            let window = Window(start: start, end: start + windows.sizeMs)
-            guard window.end > closeTime else {
-                task.skipRecordForClosedWindow(node: name, window: window, closeTime: closeTime)
-                continue
-            }
-            if keyBytes == nil { keyBytes = try store.codec.keyBytes(record.key) }
-            let storeKey = WindowKeyLayout.storeKey(keyBytes!, start: start, sequence: 0)
-            let old = try store.fetch(storeKey: storeKey)
-            let new = try userCode(self) { try step(record.key, record.value, old?.value) }
-            let timestamp = max(record.timestamp, old?.timestamp ?? record.timestamp)
-            try store.put(storeKey: storeKey, ValueAndTimestamp(new, timestamp: timestamp))
-            try forwarder.maybeForward(
-                Windowed(record.key, window), Change(newValue: new, oldValue: old?.value), timestamp: timestamp,
-                headers: record.headers)
-        }
+    override func initialize() throws {
+        try super.initialize()
+        aggregation.store = store.inner
+        aggregation.codec = store.codec
+        aggregation.forwarder = forwarder
+    }
+
+    override func process(_ record: Record<K, V>) throws { try aggregation.process(aggregation, self, record) }
+}
+
+/// A tumbling or hopping window aggregation's per-record work and cache listener, made by
+/// ``make(windows:step:)`` in the caller's specialization when the DSL is inlined into user code, so
+/// that no generic type is looked up per record. Its store and forwarder are set when its node initializes.
+@usableFromInline
+final class TimeWindowAggregation<K, V, VA> {
+    @usableFromInline typealias Process = (TimeWindowAggregation<K, V, VA>, InputNode<K, V>, Record<K, V>) throws -> Void
+    @usableFromInline typealias Listen =
+        (Downstream<Windowed<K>, Change<VA>>, StoreCodec<K, ValueAndTimestamp<VA>>, _ windowSize: Int64) -> CacheFlushListener
+
+    @usableFromInline let windows: TimeWindows
+    @usableFromInline let step: @Sendable (K, V, VA?) throws -> VA
+    @usableFromInline let process: Process
+    let listen: Listen
+    @usableFromInline var store: (any BytesKeyValueStore)!
+    @usableFromInline var codec: StoreCodec<K, ValueAndTimestamp<VA>>!
+    @usableFromInline var forwarder: ChangeForwarder<Windowed<K>, VA>!
+
+    @usableFromInline
+    init(windows: TimeWindows, step: @escaping @Sendable (K, V, VA?) throws -> VA, process: @escaping Process, listen: @escaping Listen) {
+        self.windows = windows
+        self.step = step
+        self.process = process
+        self.listen = listen
+    }
+
+    @inlinable
+    static func make(windows: TimeWindows, step: @escaping @Sendable (K, V, VA?) throws -> VA) -> TimeWindowAggregation {
+        TimeWindowAggregation(
+            windows: windows, step: step,
+            process: { aggregation, node, record in
+                guard !node.skipsNull(record) else { return }
+                let windows = aggregation.windows
+                let closeTime = node.task.streamTime - windows.graceMs
+                let codec = aggregation.codec!
+                let forwarder = aggregation.forwarder!
+                // The key's bytes once per record, its store key once per window (read, then written).
+                var keyBytes: [UInt8]?
+                for start in windows.windowStarts(for: record.timestamp) {
+                    let window = Window(start: start, end: start + windows.sizeMs)
+                    guard window.end > closeTime else {
+                        node.task.skipRecordForClosedWindow(node: node.name, window: window, closeTime: closeTime)
+                        continue
+                    }
+                    if keyBytes == nil { keyBytes = try codec.keyBytes(record.key) }
+                    let storeKey = WindowKeyLayout.storeKey(keyBytes!, start: start, sequence: 0)
+                    let old = try codec.value(aggregation.store.get(storeKey))
+                    let new = try userCode(node) { try aggregation.step(record.key, record.value, old?.value) }
+                    let timestamp = max(record.timestamp, old?.timestamp ?? record.timestamp)
+                    try aggregation.store.put(storeKey, codec.valueBytes(ValueAndTimestamp(new, timestamp: timestamp)))
+                    // With a cache, the cache forwards at write-through.
+                    guard !forwarder.cached else { continue }
+                    try forwarder.maybeForward(
+                        Windowed(record.key, window), Change(newValue: new, oldValue: old?.value), timestamp: timestamp,
+                        headers: record.headers)
+                }
+            },
+            listen: { downstream, codec, windowSize in
+                ChangeForwarder.listener(downstream, decode: windowedChangeDecoder(codec, windowSize: windowSize))
+            })
     }
 }
 

@@ -48,6 +48,7 @@ public struct TimeWindows: Sendable, Equatable {
     }
 
     /// The starts of the windows a record at `timestamp` falls in, in order (no allocation).
+    @usableFromInline
     func windowStarts(for timestamp: Int64) -> StrideThrough<Int64> {
         stride(from: max(0, timestamp - sizeMs + advanceMs) / advanceMs * advanceMs, through: timestamp, by: Int(advanceMs))
     }

@@ -30,16 +30,22 @@ package struct NodeContext {
 @usableFromInline
 package class InputNode<K, V>: AnyNode {
     /// Whether keys or values can be null at all (their types are optional): checked once, not per record.
-    final let inputMayBeNull = K.self is any OptionalValue.Type || V.self is any OptionalValue.Type
+    @usableFromInline final let inputMayBeNull = K.self is any OptionalValue.Type || V.self is any OptionalValue.Type
 
     /// Processes one record; subclasses override.
     @usableFromInline func process(_ record: Record<K, V>) throws {}
 
     /// Whether the record has a null key or value, which stateful operators skip and count, as
     /// Kafka Streams does.
-    @inline(__always)
+    @inlinable @inline(__always)
     final func skipsNull(_ record: Record<K, V>) -> Bool {
-        guard inputMayBeNull, isNull(record.key) || isNull(record.value) else { return false }
+        guard inputMayBeNull else { return false }
+        return skipsNullSlow(record)
+    }
+
+    @usableFromInline
+    final func skipsNullSlow(_ record: Record<K, V>) -> Bool {
+        guard isNull(record.key) || isNull(record.value) else { return false }
         task.metrics.droppedRecords += 1
         task.logger.debug("Skipping record with a null key or value in \(name)")
         return true

@@ -19,6 +19,7 @@ public struct Serde<T>: Sendable {
     }
 
     /// A serde for non-null data, from functions on bytes.
+    @inlinable
     public static func nonNull(
         _ typeName: String,
         serialize: @escaping @Sendable (T) throws -> [UInt8],
@@ -33,6 +34,7 @@ public struct Serde<T>: Sendable {
     }
 
     /// This serde, with Kafka's null mapped to `nil` both ways.
+    @inlinable
     public var optional: Serde<T?> {
         let inner = self
         return Serde<T?>(

@@ -20,6 +20,7 @@ package final class RecordCache {
 
 /// What a caching store calls when it writes an entry through: the key, the new value (`nil` =
 /// deleted), the value the store held before, and the timestamp of the record that wrote it.
+@usableFromInline
 typealias CacheFlushListener = (_ key: [UInt8], _ newValue: [UInt8]?, _ oldValue: [UInt8]?, _ timestamp: Int64) throws -> Void
 
 /// A byte store in front of another that keeps writes in the thread's ``RecordCache`` until they are

@@ -186,11 +186,13 @@ struct InMemoryKeyValueSupplier: KeyValueBytesStoreSupplier {
 }
 
 /// Serializes a typed store's keys and values, naming the store in every error.
+@usableFromInline
 struct StoreCodec<K, V> {
-    let store: String
-    let keySerde: Serde<K>
-    let valueSerde: Serde<V>
+    @usableFromInline let store: String
+    @usableFromInline let keySerde: Serde<K>
+    @usableFromInline let valueSerde: Serde<V>
 
+    @inlinable
     func keyBytes(_ key: K) throws -> [UInt8] {
         let bytes: [UInt8]?
         do { bytes = try keySerde.serialize(key) } catch let error as StateStoreError { throw error } catch {
@@ -200,12 +202,14 @@ struct StoreCodec<K, V> {
         return bytes
     }
 
+    @inlinable
     func key<Bytes: Collection<UInt8>>(_ bytes: Bytes) throws -> K {
         do { return try keySerde.deserialize(Array(bytes)) } catch {
             throw StateStoreError(store: store, message: "could not deserialize a stored key: \(error)")
         }
     }
 
+    @inlinable
     func value(_ bytes: [UInt8]?) throws -> V? {
         guard let bytes else { return nil }
         do { return try valueSerde.deserialize(bytes) } catch {
@@ -213,6 +217,7 @@ struct StoreCodec<K, V> {
         }
     }
 
+    @inlinable
     func valueBytes(_ value: V?) throws -> [UInt8]? {
         guard let value else { return nil }
         do { return try valueSerde.serialize(value) } catch let error as StateStoreError { throw error } catch {

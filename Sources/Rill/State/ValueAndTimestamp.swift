@@ -3,6 +3,7 @@ public struct ValueAndTimestamp<V> {
     public var value: V
     public var timestamp: Int64
 
+    @inlinable
     public init(_ value: V, timestamp: Int64) {
         self.value = value
         self.timestamp = timestamp
@@ -15,6 +16,7 @@ extension ValueAndTimestamp: Sendable where V: Sendable {}
 extension Serde {
     /// A value with its timestamp, laid out as Kafka Streams' timestamped stores: 8 bytes of
     /// big-endian timestamp, then the value's bytes.
+    @inlinable
     public static func timestamped<Inner>(_ inner: Serde<Inner>) -> Serde<ValueAndTimestamp<Inner>>
     where T == ValueAndTimestamp<Inner> {
         .nonNull(
@@ -35,9 +37,16 @@ extension Serde {
 }
 
 /// An update of a table row: the new value and, where known, the old one (`nil` = absent/deleted).
+@usableFromInline
 struct Change<V> {
-    var newValue: V?
-    var oldValue: V?
+    @usableFromInline var newValue: V?
+    @usableFromInline var oldValue: V?
+
+    @inlinable
+    init(newValue: V?, oldValue: V?) {
+        self.newValue = newValue
+        self.oldValue = oldValue
+    }
 }
 
 /// Lets generic code see whether a value of an optional type is `nil` (Kafka's null).

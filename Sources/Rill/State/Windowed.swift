@@ -4,6 +4,7 @@ public struct Window: Hashable, Sendable, CustomStringConvertible {
     public var start: Int64
     public var end: Int64
 
+    @inlinable
     public init(start: Int64, end: Int64) {
         self.start = start
         self.end = end
@@ -17,6 +18,7 @@ public struct Windowed<K> {
     public var key: K
     public var window: Window
 
+    @inlinable
     public init(_ key: K, _ window: Window) {
         self.key = key
         self.window = window
@@ -104,9 +106,11 @@ func readBigEndian(_ bytes: [UInt8], at offset: Int) -> Int64 {
 /// How window stores lay out keys, in their segments and their changelog (Kafka Streams'
 /// `WindowKeySchema`): the key's bytes, the window start (8 bytes) and a sequence number (4 bytes,
 /// distinguishing duplicates when a store retains them), all big-endian.
+@usableFromInline
 enum WindowKeyLayout {
     static let suffix = 12
 
+    @usableFromInline
     static func storeKey(_ key: [UInt8], start: Int64, sequence: Int32) -> [UInt8] {
         var bytes = key
         bytes.reserveCapacity(key.count + suffix)
@@ -119,6 +123,7 @@ enum WindowKeyLayout {
     @inline(__always)
     static func time(_ storeKey: [UInt8]) -> Int64 { readBigEndian(storeKey, at: storeKey.count - suffix) }
 
+    @usableFromInline
     static func split(_ storeKey: [UInt8]) -> (key: ArraySlice<UInt8>, start: Int64) {
         (storeKey[..<(storeKey.count - suffix)], time(storeKey))
     }

@@ -74,4 +74,20 @@ final class SerdeTests: XCTestCase {
         XCTAssertEqual(try cents.serialize(1.25), [0, 0, 0, 0, 0, 0, 0, 125])
         XCTAssertEqual(try cents.deserialize([0, 0, 0, 0, 0, 0, 0, 50]), 0.5)
     }
+
+    func testTimestampedValuesAreTheBigEndianTimestampThenTheValueAndRoundTrip() throws {
+        let serde = Serde<ValueAndTimestamp<String>>.timestamped(.string)
+        let bytes = try serde.serialize(ValueAndTimestamp("hé", timestamp: 0x0102_0304_0506_0708))
+        XCTAssertEqual(bytes, [1, 2, 3, 4, 5, 6, 7, 8] + Array("hé".utf8))
+        XCTAssertEqual(try serde.deserialize(bytes), ValueAndTimestamp("hé", timestamp: 0x0102_0304_0506_0708))
+        // An empty value, and a negative timestamp.
+        let empty = try serde.serialize(ValueAndTimestamp("", timestamp: -2))
+        XCTAssertEqual(empty, [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE])
+        XCTAssertEqual(try serde.deserialize(empty), ValueAndTimestamp("", timestamp: -2))
+        let counts = Serde<ValueAndTimestamp<Int64>>.timestamped(.int64)
+        XCTAssertEqual(try counts.deserialize(counts.serialize(ValueAndTimestamp(42, timestamp: 7))), ValueAndTimestamp(42, timestamp: 7))
+        XCTAssertThrowsError(try serde.deserialize([1, 2, 3])) { error in
+            XCTAssertTrue("\(error)".contains("ValueAndTimestamp"), "\(error)")
+        }
+    }
 }

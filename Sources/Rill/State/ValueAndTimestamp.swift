@@ -22,15 +22,21 @@ extension Serde {
         .nonNull(
             "ValueAndTimestamp<\(Inner.self)>",
             serialize: { pair in
-                var bytes = bigEndianBytes(pair.timestamp)
-                bytes += try inner.serialize(pair.value) ?? []
-                return bytes
+                // One allocation for the result: the timestamp, then the value's bytes.
+                let value = try inner.serialize(pair.value) ?? []
+                return [UInt8](unsafeUninitializedCapacity: 8 + value.count) { buffer, count in
+                    let raw = UnsafeMutableRawBufferPointer(buffer)
+                    withUnsafeBytes(of: pair.timestamp.bigEndian) { raw.copyMemory(from: $0) }
+                    UnsafeMutableRawBufferPointer(rebasing: raw[8...]).copyBytes(from: value)
+                    count = 8 + value.count
+                }
             },
             deserialize: { bytes in
                 guard bytes.count >= 8 else {
                     throw SerdeError.wrongSize(type: "ValueAndTimestamp", expected: 8, actual: bytes.count)
                 }
-                let timestamp: Int64 = try fromBigEndian(Array(bytes[0..<8]), "timestamp")
+                var timestamp: Int64 = 0
+                for index in 0..<8 { timestamp = timestamp << 8 | Int64(bytes[index]) }
                 return ValueAndTimestamp(try inner.deserialize(Array(bytes[8...])), timestamp: timestamp)
             })
     }

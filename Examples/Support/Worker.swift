@@ -52,7 +52,7 @@ extension WorkerOptions {
         _ name: String, topology: Topology, configure: (inout StreamsConfig) -> Void, input: String, outputs: [String]
     ) async throws -> Bool {
         if describe {
-            print(topology.describe(), terminator: "")
+            print(topology.describe().rendered(as: describeFormat), terminator: "")
             return true
         }
         guard let servers = bootstrapServers else { return false }

@@ -41,6 +41,9 @@ public struct WorkerOptions: ParsableArguments {
     @Flag(help: "Print the topology and exit.")
     public var describe = false
 
+    @Option(help: "How --describe prints: text (Kafka Streams' format), mermaid (a flowchart) or dot (Graphviz).")
+    public var describeFormat: TopologyDescription.Format = .text
+
     public init() {}
 
     public func validate() throws {
@@ -79,3 +82,5 @@ public struct WorkerOptions: ParsableArguments {
         return config
     }
 }
+
+extension TopologyDescription.Format: ExpressibleByArgument {}

@@ -3,7 +3,8 @@ import ArgumentParser
 import CallVolume
 import Rill
 
-/// `rill describe`: prints a sample app's topology in Kafka Streams' text format.
+/// `rill describe`: prints a sample app's topology in Kafka Streams' text format, or as a Mermaid
+/// or Graphviz DOT picture.
 struct Describe: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a sample app's topology (sources, processors, sinks, stores and sub-topologies).")
@@ -16,11 +17,16 @@ struct Describe: ParsableCommand {
     @Argument(help: "The sample app: \(App.allCases.map(\.rawValue).joined(separator: " or ")).")
     var app: App = .callVolume
 
+    @Option(help: "text (Kafka Streams' format), mermaid (a flowchart) or dot (Graphviz).")
+    var format: TopologyDescription.Format = .text
+
     func run() throws {
         let topology = switch app {
         case .callVolume: try CallVolumeApp.topology()
         case .appointmentFunnel: try AppointmentFunnelApp.topology()
         }
-        print(topology.describe(), terminator: "")
+        print(topology.describe().rendered(as: format), terminator: "")
     }
 }
+
+extension TopologyDescription.Format: ExpressibleByArgument {}

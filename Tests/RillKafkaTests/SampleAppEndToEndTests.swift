@@ -314,12 +314,23 @@ final class SampleAppEndToEndTests: XCTestCase {
         }
         for name in ["call-volume", "appointment-funnel"] {
             let help = try run(name, ["--help"])
-            for flag in ["--bootstrap-servers", "--application-id", "--state-dir", "--threads", "--guarantee", "--config", "--describe", "--help"] {
+            for flag in [
+                "--bootstrap-servers", "--application-id", "--state-dir", "--threads", "--guarantee", "--config", "--describe",
+                "--describe-format", "--help",
+            ] {
                 XCTAssertTrue(help.contains(flag), "\(name) --help lacks \(flag)")
             }
             XCTAssertTrue(help.contains("at-least-once") && help.contains("exactly-once"), help)
         }
         XCTAssertEqual(try run("call-volume", ["--describe"]), try CallVolumeApp.topology().describe().description)
         XCTAssertEqual(try run("appointment-funnel", ["--describe"]), try AppointmentFunnelApp.topology().describe().description)
+        XCTAssertEqual(
+            try run("call-volume", ["--describe", "--describe-format", "mermaid"]), try CallVolumeApp.topology().describe().mermaid)
+        XCTAssertEqual(
+            try run("appointment-funnel", ["--describe", "--describe-format", "dot"]),
+            try AppointmentFunnelApp.topology().describe().dot)
+        XCTAssertEqual(try run("rill", ["describe", "appointment-funnel", "--format", "mermaid"]),
+                       try AppointmentFunnelApp.topology().describe().mermaid)
+        XCTAssertEqual(try run("rill", ["describe", "call-volume", "--format", "dot"]), try CallVolumeApp.topology().describe().dot)
     }
 }

@@ -34,9 +34,9 @@ public struct CogroupedKStream<K, VA> {
                 repartitions += 1
             }
             input.add(processorName, stores: [storeName], output: Record<K, Change<VA>>.self) { context in
-                try AggregateNode<K, V, VA>(name: processorName, context: context, storeName: storeName) { key, value, old in
-                    try aggregator(key, value, try old ?? initializer())
-                }
+                try AggregateNode<K, V, VA>(
+                    name: processorName, context: context, storeName: storeName,
+                    aggregation: KeyValueAggregation.make { key, value, old in try aggregator(key, value, try old ?? initializer()) }())
             }
             return processorName
         }

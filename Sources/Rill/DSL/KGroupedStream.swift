@@ -12,7 +12,7 @@ public struct KGroupedStream<K, V> {
     var builder: StreamsBuilder { stream.builder }
 
     /// The number of records per key.
-    @discardableResult
+    @inlinable @discardableResult
     public func count(named: Named? = nil, materialized: Materialized<K, Int64> = Materialized()) -> KTable<K, Int64> {
         var materialized = materialized
         materialized.valueSerde = materialized.valueSerde ?? .int64
@@ -20,41 +20,50 @@ public struct KGroupedStream<K, V> {
     }
 
     /// Combines each key's values with `reducer` (the first value is the start).
-    @discardableResult
+    @inlinable @discardableResult
     public func reduce(
         named: Named? = nil, materialized: Materialized<K, V> = Materialized(),
         _ reducer: @escaping @Sendable (V, V) throws -> V
     ) -> KTable<K, V> {
         var materialized = materialized
         materialized.valueSerde = materialized.valueSerde ?? valueSerde
-        return doAggregate(named: named, materialized: materialized) { key, value, old in
-            try old.map { try reducer($0, value) } ?? value
-        }
+        let step: @Sendable (K, V, V?) throws -> V = { _, value, old in try old.map { try reducer($0, value) } ?? value }
+        return doAggregate(
+            named: named, materialized: materialized, timestamped: { .timestamped($0) },
+            specialized: KeyValueAggregation.make(step: step))
     }
 
     /// Folds each key's values into an aggregate, starting from `initializer()`.
-    @discardableResult
+    @inlinable @discardableResult
     public func aggregate<VA>(
         named: Named? = nil, materialized: Materialized<K, VA> = Materialized(),
         initializer: @escaping @Sendable () throws -> VA, aggregator: @escaping @Sendable (K, V, VA) throws -> VA
     ) -> KTable<K, VA> {
-        doAggregate(named: named, materialized: materialized) { key, value, old in
-            try aggregator(key, value, try old ?? initializer())
-        }
+        let step: @Sendable (K, V, VA?) throws -> VA = { key, value, old in try aggregator(key, value, try old ?? initializer()) }
+        return doAggregate(
+            named: named, materialized: materialized, timestamped: { .timestamped($0) },
+            specialized: KeyValueAggregation.make(step: step))
     }
 
     /// Adds the store and the aggregation processor, repartitioning first when the key may have changed.
-    /// `step` is `(key, value, old aggregate) -> new aggregate`.
+    /// `timestamped` makes the store's value serde and `specialized` the per-record work, both in
+    /// the caller's specialization (see ``KeyValueAggregation``).
+    @usableFromInline
     func doAggregate<VA>(
-        named: Named?, materialized: Materialized<K, VA>, step: @escaping @Sendable (K, V, VA?) throws -> VA
+        named: Named?, materialized: Materialized<K, VA>,
+        timestamped: @escaping @Sendable (Serde<VA>) -> Serde<ValueAndTimestamp<VA>>,
+        specialized: @escaping @Sendable () -> KeyValueAggregation<K, V, VA>
     ) -> KTable<K, VA> {
         let keySerde = materialized.keySerde ?? keySerde
         return addAggregation(
             named: named, storeName: materialized.storeName, keySerde: keySerde, valueSerde: materialized.valueSerde,
-            store: { storeName in materialized.tableStore(storeName, keySerde: keySerde, valueSerde: materialized.valueSerde) },
+            store: { storeName in
+                materialized.tableStore(
+                    storeName, keySerde: keySerde, valueSerde: materialized.valueSerde, timestamped: timestamped)
+            },
             node: { processorName, storeName, context in
                 try AggregateNode<K, V, VA>(
-                    name: processorName, context: context, storeName: storeName, step: step)
+                    name: processorName, context: context, storeName: storeName, aggregation: specialized())
             })
     }
 
@@ -103,22 +112,87 @@ func TableSerde<T>(_ serde: Serde<T>?, _ store: String, _ part: String) -> Serde
     return Serde(serialize: { _ in throw failure }, deserialize: { _ in throw failure })
 }
 
-/// Aggregates records into a timestamped key-value store and forwards each change of a key's aggregate.
+/// Aggregates records into a timestamped key-value store and forwards each change of a key's
+/// aggregate. Its per-record work is a ``KeyValueAggregation``'s.
 final class AggregateNode<K, V, VA>: TableNode<K, V, K, VA, TypedKeyValueStore<K, ValueAndTimestamp<VA>>> {
-    let step: @Sendable (K, V, VA?) throws -> VA
+    let aggregation: KeyValueAggregation<K, V, VA>
 
-    init(name: String, context: NodeContext, storeName: String, step: @escaping @Sendable (K, V, VA?) throws -> VA) throws {
-        self.step = step
-        try super.init(name: name, context: context, storeName: storeName) { $0.changeDecoder() }
+    init(name: String, context: NodeContext, storeName: String, aggregation: KeyValueAggregation<K, V, VA>) throws {
+        self.aggregation = aggregation
+        try super.init(name: name, context: context, storeName: storeName, decoder: { $0.changeDecoder() }) { downstream, store in
+            aggregation.listen(downstream, store.codec)
+        }
     }
 
-    override func process(_ record: Record<K, V>) throws {
-        guard !skipsNull(record) else { return }
-        let old = try store.get(record.key)
-        let new = try userCode(self) { try step(record.key, record.value, old?.value) }
-        let timestamp = max(record.timestamp, old?.timestamp ?? record.timestamp)
-        try store.put(record.key, ValueAndTimestamp(new, timestamp: timestamp))
-        try forwarder.maybeForward(
-            record.key, Change(newValue: new, oldValue: old?.value), timestamp: timestamp, headers: record.headers)
+    override func initialize() throws {
+        try super.initialize()
+        aggregation.attach(store: store.inner, codec: store.codec, forwarder: forwarder)
+    }
+
+    override func process(_ record: Record<K, V>) throws { try aggregation.process(aggregation, self, record) }
+}
+
+/// What a specialized aggregation reads and writes, set when its node initializes: the store's
+/// bytes (through its cache and changelog), their codec, and the forwarder of its changes.
+@usableFromInline
+class AggregationState<KStored, VA, KOut> {
+    @usableFromInline var store: (any BytesKeyValueStore)!
+    @usableFromInline var codec: StoreCodec<KStored, ValueAndTimestamp<VA>>!
+    @usableFromInline var forwarder: ChangeForwarder<KOut, VA>!
+
+    @usableFromInline init() {}
+
+    func attach(store: any BytesKeyValueStore, codec: StoreCodec<KStored, ValueAndTimestamp<VA>>, forwarder: ChangeForwarder<KOut, VA>) {
+        self.store = store
+        self.codec = codec
+        self.forwarder = forwarder
+    }
+}
+
+/// A key-value aggregation's per-record work and cache listener, made by ``make(step:)`` in the
+/// caller's specialization when the DSL is inlined into user code, so that no generic type is looked
+/// up per record. Its store and forwarder are set when its node initializes.
+@usableFromInline
+final class KeyValueAggregation<K, V, VA>: AggregationState<K, VA, K> {
+    @usableFromInline typealias Process = (KeyValueAggregation<K, V, VA>, InputNode<K, V>, Record<K, V>) throws -> Void
+    @usableFromInline typealias Listen = (Downstream<K, Change<VA>>, StoreCodec<K, ValueAndTimestamp<VA>>) -> CacheFlushListener
+
+    @usableFromInline let step: @Sendable (K, V, VA?) throws -> VA
+    @usableFromInline let process: Process
+    let listen: Listen
+
+    @usableFromInline
+    init(step: @escaping @Sendable (K, V, VA?) throws -> VA, process: @escaping Process, listen: @escaping Listen) {
+        self.step = step
+        self.process = process
+        self.listen = listen
+    }
+
+    /// A maker of the aggregation (one per task), for the node factory.
+    @inlinable
+    static func make(step: @escaping @Sendable (K, V, VA?) throws -> VA) -> @Sendable () -> KeyValueAggregation {
+        {
+            KeyValueAggregation(
+                step: step,
+                process: { aggregation, node, record in
+                    guard !node.skipsNull(record) else { return }
+                    let codec = aggregation.codec!
+                    let keyBytes = try codec.keyBytes(record.key)
+                    let old = try codec.value(aggregation.store.get(keyBytes))
+                    let new = try userCode(node) { try aggregation.step(record.key, record.value, old?.value) }
+                    let timestamp = max(record.timestamp, old?.timestamp ?? record.timestamp)
+                    try aggregation.store.put(keyBytes, codec.valueBytes(ValueAndTimestamp(new, timestamp: timestamp)))
+                    // With a cache, the cache forwards at write-through.
+                    guard !aggregation.forwarder.cached else { return }
+                    try aggregation.forwarder.maybeForward(
+                        record.key, Change(newValue: new, oldValue: old?.value), timestamp: timestamp, headers: record.headers)
+                },
+                listen: { downstream, codec in
+                    ChangeForwarder.listener(downstream, decode: { key, value in
+                        let stored = try codec.value(value)
+                        return (try codec.key(key), stored?.value, stored?.timestamp)
+                    })
+                })
+        }
     }
 }

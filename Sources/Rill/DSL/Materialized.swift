@@ -105,10 +105,14 @@ public struct Materialized<K, V>: Sendable {
     /// The timestamped key-value store of a DSL table named `storeName`: this supplier (or the
     /// runtime's persistent store), `keySerde` and `valueSerde` (a missing one is an error naming
     /// the store when it is used), and these options.
-    func tableStore(_ storeName: String, keySerde: Serde<K>?, valueSerde: Serde<V>?) -> KeyValueStoreBuilder<K, ValueAndTimestamp<V>> {
+    /// `timestamped` makes the stored values' serde (in the caller's specialization, when given).
+    func tableStore(
+        _ storeName: String, keySerde: Serde<K>?, valueSerde: Serde<V>?,
+        timestamped: (Serde<V>) -> Serde<ValueAndTimestamp<V>> = { .timestamped($0) }
+    ) -> KeyValueStoreBuilder<K, ValueAndTimestamp<V>> {
         var store = Stores.keyValueStoreBuilder(
             storeSupplier ?? DefaultDSLStoreSupplier(name: storeName), keySerde: TableSerde(keySerde, storeName, "key"),
-            valueSerde: Serde<ValueAndTimestamp<V>>.timestamped(TableSerde(valueSerde, storeName, "value")))
+            valueSerde: timestamped(TableSerde(valueSerde, storeName, "value")))
         store.options = storeOptions
         return store
     }

@@ -220,9 +220,7 @@ final class TimeWindowAggregateNode<K, V, VA>: TableNode<K, V, Windowed<K>, VA, 
 
     override func initialize() throws {
         try super.initialize()
-        aggregation.store = store.inner
-        aggregation.codec = store.codec
-        aggregation.forwarder = forwarder
+        aggregation.attach(store: store.inner, codec: store.codec, forwarder: forwarder)
     }
 
     override func process(_ record: Record<K, V>) throws { try aggregation.process(aggregation, self, record) }
@@ -232,7 +230,7 @@ final class TimeWindowAggregateNode<K, V, VA>: TableNode<K, V, Windowed<K>, VA, 
 /// ``make(windows:step:)`` in the caller's specialization when the DSL is inlined into user code, so
 /// that no generic type is looked up per record. Its store and forwarder are set when its node initializes.
 @usableFromInline
-final class TimeWindowAggregation<K, V, VA> {
+final class TimeWindowAggregation<K, V, VA>: AggregationState<K, VA, Windowed<K>> {
     @usableFromInline typealias Process = (TimeWindowAggregation<K, V, VA>, InputNode<K, V>, Record<K, V>) throws -> Void
     @usableFromInline typealias Listen =
         (Downstream<Windowed<K>, Change<VA>>, StoreCodec<K, ValueAndTimestamp<VA>>, _ windowSize: Int64) -> CacheFlushListener
@@ -241,9 +239,6 @@ final class TimeWindowAggregation<K, V, VA> {
     @usableFromInline let step: @Sendable (K, V, VA?) throws -> VA
     @usableFromInline let process: Process
     let listen: Listen
-    @usableFromInline var store: (any BytesKeyValueStore)!
-    @usableFromInline var codec: StoreCodec<K, ValueAndTimestamp<VA>>!
-    @usableFromInline var forwarder: ChangeForwarder<Windowed<K>, VA>!
 
     @usableFromInline
     init(windows: TimeWindows, step: @escaping @Sendable (K, V, VA?) throws -> VA, process: @escaping Process, listen: @escaping Listen) {

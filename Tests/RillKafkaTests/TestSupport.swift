@@ -31,3 +31,13 @@ func produceIndexed(_ servers: String, _ topic: String, _ range: Range<Int>, key
     }
     try producer.flush(timeoutMs: 30_000)
 }
+
+/// Whether `condition` holds within `timeout`, checking it every 20 ms.
+func eventually(timeout: TimeInterval = 30, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return true }
+        Thread.sleep(forTimeInterval: 0.02)
+    }
+    return try condition()
+}

@@ -182,6 +182,9 @@ public final class KafkaStreams: Service, @unchecked Sendable {
         shared.withLock { $0.exceptionHandler = handler }
     }
 
+    /// The stream threads running now.
+    var streamThreads: [StreamThread] { shared.withLock { $0.threads } }
+
     /// Records processed, dropped and dead-lettered so far, over all threads.
     public var metrics: (processed: Int64, dropped: Int64, deadLettered: Int64) {
         let threads = shared.withLock { $0.threads }

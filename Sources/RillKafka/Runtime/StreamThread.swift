@@ -148,6 +148,8 @@ final class StreamThread: @unchecked Sendable {
         defer { finished.signal() }
         do {
             consumer.rebalanceHandler = { [unowned self] event in
+                storeAccess.lock()
+                defer { storeAccess.unlock() }
                 do {
                     switch event {
                     case .assigned(let partitions): return try self.assign(partitions)
@@ -168,8 +170,10 @@ final class StreamThread: @unchecked Sendable {
                 try runOnce()
             }
             setState(.pendingShutdown)
-            try commit(tasks.values, checkpoint: true)
-            closeAllTasks()
+            try storeAccess.withLock {
+                try commit(tasks.values, checkpoint: true)
+                closeAllTasks()
+            }
             shutdownBarrier.arrive()
             shutdownBarrier.wait(timeout: .seconds(10))
             consumer.close()
@@ -178,7 +182,7 @@ final class StreamThread: @unchecked Sendable {
         } catch {
             logger.error("Stream thread failed: \(error)")
             shutdownBarrier.arrive()
-            closeAllTasks()
+            storeAccess.withLock { closeAllTasks() }
             consumer.close()
             restoreConsumer.close()
             setState(.dead)
@@ -187,6 +191,18 @@ final class StreamThread: @unchecked Sendable {
     }
 
     private var rebalanceError: Error?
+    /// Held while the thread uses its tasks' stores (processing, committing, rebalancing), so that
+    /// interactive queries from other threads read them in between. Recursive: a rebalance can be
+    /// handled inside a commit's poll.
+    private let storeAccess = NSRecursiveLock()
+
+    /// Calls `body` with the stores named `name` of the thread's running tasks, while the thread
+    /// leaves them alone; safe from any thread.
+    func withStores<R>(named name: String, _ body: ([any StateStore]) throws -> R) rethrows -> R {
+        storeAccess.lock()
+        defer { storeAccess.unlock() }
+        return try body(tasks.values.compactMap { $0.task.store(named: name) })
+    }
     /// Whether a task left records unprocessed in the last iteration, waiting for another partition.
     private var waitingForPartitions = false
     private let shutdownBarrier: ShutdownBarrier
@@ -202,6 +218,9 @@ final class StreamThread: @unchecked Sendable {
             throw error
         }
         if try brokersAreDown() { return }
+        // Interactive queries read the tasks' stores between iterations, never during one.
+        storeAccess.lock()
+        defer { storeAccess.unlock() }
         // Records come in runs of one partition: look the task up once per run.
         var current: (partition: Int32, topic: String, target: (task: RunningTask, queue: PartitionQueue)?)?
         for record in records {

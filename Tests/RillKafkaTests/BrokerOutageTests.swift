@@ -12,10 +12,6 @@ final class BrokerOutageTests: XCTestCase {
         return try builder.build()
     }
 
-    func waitUntil(timeout: TimeInterval = 30, _ condition: () -> Bool) {
-        let deadline = Date().addingTimeInterval(timeout)
-        while !condition() && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-    }
 
     func testProcessingGoesOnAfterTheBrokersComeBackAndNothingIsLost() throws {
         let broker = try EmbeddedKafka()
@@ -24,7 +20,7 @@ final class BrokerOutageTests: XCTestCase {
         try streams.start()
         defer { streams.close() }
         try produceIndexed(broker.bootstrapServers, "outage-in", 0..<100)
-        waitUntil { streams.metrics.processed == 100 }
+        _ = eventually { streams.metrics.processed == 100 }
         broker.setBrokerDown(1)
         Thread.sleep(forTimeInterval: 5)  // the fault under test: five seconds without a broker
         broker.setBrokerUp(1)
@@ -53,9 +49,9 @@ final class BrokerOutageTests: XCTestCase {
         let streams = try KafkaStreams(try passThrough(), config: config)
         try streams.start()
         defer { streams.close() }
-        waitUntil { streams.state == .running }
+        _ = eventually { streams.state == .running }
         broker.setBrokerDown(1)
-        waitUntil(timeout: 60) { streams.state == .error }
+        _ = eventually(timeout: 60) { streams.state == .error }
         XCTAssertEqual(streams.state, .error)
         let failure = streams.failure.map { "\($0)" } ?? ""
         XCTAssertTrue(failure.contains(broker.bootstrapServers) && failure.contains("task.timeout.ms"), failure)

@@ -16,10 +16,6 @@ final class RuntimeMetricsTests: XCTestCase {
         try producer.flush(timeoutMs: 10_000)
     }
 
-    func waitUntil(_ condition: () -> Bool) {
-        let deadline = Date().addingTimeInterval(30)
-        while !condition() && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-    }
 
     func countTopology() throws -> Topology {
         let builder = StreamsBuilder()
@@ -42,13 +38,13 @@ final class RuntimeMetricsTests: XCTestCase {
         let metrics = TestMetrics()
         let first = try KafkaStreams(try countTopology(), config: config, metricsFactory: metrics)
         try first.start()
-        waitUntil { metrics.counterTotal(label: "rill_records_processed_total") == 200 }
+        _ = eventually { metrics.counterTotal(label: "rill_records_processed_total") == 200 }
         XCTAssertEqual(metrics.counterTotal(label: "rill_records_processed_total"), 200)
         let tasks = Set(metrics.counters(label: "rill_records_processed_total").compactMap { counter in
             counter.dimensions.first { $0.0 == "task" }?.1
         })
         XCTAssertEqual(tasks, ["0_0", "0_1"], "one counter per task")
-        waitUntil {
+        _ = eventually {
             let lags = metrics.recorders(label: "rill_consumer_lag")
             return lags.count == 2 && lags.allSatisfy { $0.lastValue == 0 }
         }
@@ -66,7 +62,7 @@ final class RuntimeMetricsTests: XCTestCase {
         let second = try KafkaStreams(try countTopology(), config: config, metricsFactory: restored)
         try second.start()
         defer { second.close() }
-        waitUntil { second.state == .running }
+        _ = eventually { second.state == .running }
         let changelogRecords = try (0..<2).reduce(Int64(0)) { sum, partition in
             let consumer = try KafkaConsumer(config: KafkaClientConfig(["bootstrap.servers": broker.bootstrapServers, "group.id": "watermarks"]))
             defer { consumer.close() }

@@ -39,10 +39,6 @@ final class UncaughtExceptionHandlerTests: XCTestCase {
         try producer.flush(timeoutMs: 10_000)
     }
 
-    func waitUntil(_ condition: () -> Bool, timeout: TimeInterval = 30) {
-        let deadline = Date().addingTimeInterval(timeout)
-        while !condition() && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
-    }
 
     func testAReplacedThreadResumesTheFailedThreadsWorkAndNothingIsLost() throws {
         let broker = try EmbeddedKafka()
@@ -77,7 +73,7 @@ final class UncaughtExceptionHandlerTests: XCTestCase {
         XCTAssertEqual(failures.value, 2, "the poison record was processed again after the failure")
         XCTAssertEqual(handled.withLock { $0.count }, 1)
         XCTAssertTrue(handled.withLock { $0.first ?? "" }.contains("fragile"))
-        waitUntil { streams.state == .running }
+        _ = eventually { streams.state == .running }
         XCTAssertEqual(streams.state, .running)
         XCTAssertNil(streams.failure)
     }
@@ -95,10 +91,10 @@ final class UncaughtExceptionHandlerTests: XCTestCase {
         }
         for streams in instances { try streams.start() }
         defer { for streams in instances { streams.close() } }
-        waitUntil { instances.allSatisfy { $0.state == .running } }
+        _ = eventually { instances.allSatisfy { $0.state == .running } }
         try produce(broker.bootstrapServers, "everyone-in", ["a", "b", "poison", "c"])
 
-        waitUntil { instances.allSatisfy { $0.state == .error } }
+        _ = eventually { instances.allSatisfy { $0.state == .error } }
         XCTAssertEqual(instances.map(\.state), [.error, .error])
         let reasons = instances.map { $0.failure.map { "\($0)" } ?? "" }
         XCTAssertEqual(reasons.filter { $0.hasPrefix("Stream thread") && $0.contains("fragile") }.count, 1, "\(reasons)")

@@ -143,4 +143,25 @@ final class InteractiveQueryTests: XCTestCase {
             return Set(keys.map(\.key)).count == 10
         })
     }
+
+    func testAStateListenerMayQueryWhileSeveralThreadsRebalance() throws {
+        var config = testConfig("iq-threads", broker.bootstrapServers, commitIntervalMs: 200)
+        config.stateDir = stateDir
+        config.numStreamThreads = 2
+        let builder = StreamsBuilder()
+        builder.stream("iq-in", Consumed(.string, .string)).groupByKey().count(materialized: .as("iq-counts"))
+        let streams = try KafkaStreams(try builder.build(), config: config)
+        let counts = try streams.store(named: "iq-counts", type: .keyValueStore(String.self, Int64.self))
+        let answers = Atomic(0)
+        // Listeners run on the stream threads; a query there must not wait for a thread that waits for it.
+        streams.setStateListener { new, _ in
+            guard new == .running else { return }
+            if (try? counts.all()) != nil { answers.add(1, ordering: .relaxed) }
+        }
+        try streams.start()
+        defer { _ = streams.close() }
+        try produceIndexed(broker.bootstrapServers, "iq-in", 0..<100, keys: 10)
+        XCTAssertTrue(eventually { streams.state == .running && (try? counts.all().count) == 10 })
+        XCTAssertGreaterThan(answers.load(ordering: .relaxed), 0)
+    }
 }

@@ -96,4 +96,35 @@ final class RecordCacheTests: XCTestCase {
         XCTAssertGreaterThan(indexed.writeThroughs, 500)
         XCTAssertGreaterThan(rangesWithLongerKeys, 3)
     }
+
+    func testAKeyTheListenerWritesAgainStaysCachedAndKnowsWhatTheStoreHolds() throws {
+        let inner = InMemoryKeyValueStore(name: "s")
+        // Room for three entries of a 2-byte key and a 1-byte value (64 bytes of overhead each).
+        let cache = RecordCache(maxBytes: 3 * (64 + 2 + 1))
+        let store = CachingBytesStore(inner, cache: cache, timestamp: { 0 })
+        var told: [String] = []
+        var rewrites = 0
+        store.flushListener = { key, new, old, _ in
+            told.append("\(key[0]): \(old?.first.map(String.init) ?? "nil") -> \(new?.first.map(String.init) ?? "nil")")
+            // The first write-through of each key writes it again, as a downstream node of the same store might.
+            if rewrites < 2 && new?.first.map({ $0 < 10 }) == true {
+                rewrites += 1
+                try store.put(key, [new![0] + 10])
+            }
+        }
+        // The fourth put evicts key 1, whose listener writes it again, which evicts key 2 (written
+        // again too) and then key 3: keys 1 and 2 stay cached with their new values.
+        try store.put([1, 0], [1])
+        try store.put([2, 0], [2])
+        try store.put([3, 0], [3])
+        try store.put([4, 0], [4])
+        XCTAssertEqual(try store.get([1, 0]), [11])
+        XCTAssertEqual(try inner.get([1, 0]), [1])
+        try store.flushCache()
+        // Flush: the rewritten values are written through with the right old values.
+        XCTAssertEqual(try inner.get([1, 0]), [11])
+        // The flush writes oldest first: 4 was written before the listener wrote 1 and 2 again.
+        XCTAssertEqual(told, ["1: nil -> 1", "2: nil -> 2", "3: nil -> 3", "4: nil -> 4", "1: 1 -> 11", "2: 2 -> 12"])
+        for key in [[UInt8]([1, 0]), [2, 0], [3, 0], [4, 0]] { XCTAssertEqual(try store.get(key), try inner.get(key)) }
+    }
 }

@@ -119,14 +119,18 @@ final class CachingBytesStore: BytesKeyValueStore {
             }
             let entry = entries.values[index]
             if entry.dirty { try writeThrough(key, entry) }
-            // The listener may have written to this store: find the entry again.
-            if let after = entries.index(forKey: CacheKey(key)) {
-                entries.remove(at: after)
+            // The listener may have written the key again: then its newer entry stays (dirty, at a
+            // later position), knowing what the store now holds.
+            if let after = entries.index(forKey: CacheKey(key)), entries.values[after].generation != generation {
+                entries.values[after].storedKnown = true
+                entries.values[after].stored = entry.value
+            } else {
+                if let after = entries.index(forKey: CacheKey(key)) { entries.remove(at: after) }
                 if byRecordKey != nil { unindex(key) }
+                let size = Self.size(key, entry.value)
+                bytes -= size
+                cache.resize(by: -size)
             }
-            let size = Self.size(key, entry.value)
-            bytes -= size
-            cache.resize(by: -size)
             compactOrder()
             return true
         }
@@ -157,11 +161,9 @@ final class CachingBytesStore: BytesKeyValueStore {
             let entry = entries.values[index]
             guard entry.generation == generation, entry.dirty else { continue }
             try writeThrough(key, entry)
-            // The listener may have written to this store: find the entry again.
-            guard let after = entries.index(forKey: CacheKey(key)), entries.values[after].generation == generation else {
-                continue
-            }
-            entries.values[after].dirty = false
+            // The listener may have written the key again: its newer entry stays dirty.
+            guard let after = entries.index(forKey: CacheKey(key)) else { continue }
+            if entries.values[after].generation == generation { entries.values[after].dirty = false }
             entries.values[after].storedKnown = true
             entries.values[after].stored = entry.value
         }

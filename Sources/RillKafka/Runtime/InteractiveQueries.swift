@@ -12,6 +12,7 @@ import Rill
 /// stream threads, so it sees every update processed so far (the record cache's too). While the
 /// instance rebalances or restores, and before it runs, calls throw an ``InvalidStateStoreError``
 /// whose ``InvalidStateStoreError/retryable`` is `true`: retry once the state is `running` again.
+/// A thread that does not let go of its stores within 10 s (a long commit) gives the same error.
 extension KafkaStreams {
     /// The view of the store `name` that `type` describes. Fails at once when the topology has no
     /// such store; a store of another kind or type fails at the first read that finds it.
@@ -92,7 +93,7 @@ public final class LocalStores: @unchecked Sendable {
         }
         var results: [R] = []
         for thread in streams.streamThreads {
-            try thread.withStores(named: name) { stores in
+            let answered: Void? = try thread.withStores(named: name) { stores in
                 for store in stores {
                     guard let result = try read(store) else {
                         throw InvalidStateStoreError(
@@ -100,6 +101,11 @@ public final class LocalStores: @unchecked Sendable {
                     }
                     results.append(result)
                 }
+            }
+            guard answered != nil else {
+                throw InvalidStateStoreError(
+                    store: name, message: "stream thread \(thread.name) is rebalancing, restoring or stopping; retry",
+                    retryable: true)
             }
         }
         return results

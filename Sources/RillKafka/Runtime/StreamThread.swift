@@ -119,7 +119,9 @@ final class StreamThread: @unchecked Sendable {
             state = new
             return true
         }
-        if changed { onStateChange(self, new) }
+        guard changed else { return }
+        // Listeners hear of changes once the stores are let go: a listener may query them.
+        if storeAccessDepth > 0 { deferredStateChanges.append(new) } else { onStateChange(self, new) }
     }
 
     /// Starts the thread's loop.
@@ -148,18 +150,18 @@ final class StreamThread: @unchecked Sendable {
         defer { finished.signal() }
         do {
             consumer.rebalanceHandler = { [unowned self] event in
-                storeAccess.lock()
-                defer { storeAccess.unlock() }
-                do {
-                    switch event {
-                    case .assigned(let partitions): return try self.assign(partitions)
-                    case .revoked(let partitions): try self.revoke(partitions)
-                    case .lost(let partitions): self.lose(partitions)
+                usingStores {
+                    do {
+                        switch event {
+                        case .assigned(let partitions): return try self.assign(partitions)
+                        case .revoked(let partitions): try self.revoke(partitions)
+                        case .lost(let partitions): self.lose(partitions)
+                        }
+                    } catch {
+                        self.rebalanceError = error
                     }
-                } catch {
-                    self.rebalanceError = error
+                    return [:]
                 }
-                return [:]
             }
             if exactlyOnce {
                 try producer.initTransactions(timeoutMs: 60_000)
@@ -170,7 +172,7 @@ final class StreamThread: @unchecked Sendable {
                 try runOnce()
             }
             setState(.pendingShutdown)
-            try storeAccess.withLock {
+            try usingStores {
                 try commit(tasks.values, checkpoint: true)
                 closeAllTasks()
             }
@@ -182,7 +184,7 @@ final class StreamThread: @unchecked Sendable {
         } catch {
             logger.error("Stream thread failed: \(error)")
             shutdownBarrier.arrive()
-            storeAccess.withLock { closeAllTasks() }
+            usingStores { closeAllTasks() }
             consumer.close()
             restoreConsumer.close()
             setState(.dead)
@@ -195,12 +197,49 @@ final class StreamThread: @unchecked Sendable {
     /// interactive queries from other threads read them in between. Recursive: a rebalance can be
     /// handled inside a commit's poll.
     private let storeAccess = NSRecursiveLock()
+    /// How deep the thread is in `usingStores`, and the state changes it holds back meanwhile (the
+    /// thread's own).
+    private var storeAccessDepth = 0
+    private var deferredStateChanges: [State] = []
+    /// Queries waiting for `storeAccess`: the thread lets them in before it takes it again.
+    private let queriesWaiting = Atomic(0)
+
+    /// Runs `body` holding the stores; state changes made meanwhile reach listeners afterwards.
+    private func usingStores<R>(_ body: () throws -> R) rethrows -> R {
+        if storeAccessDepth == 0 {
+            // The lock is not fair: give waiting queries a moment before taking it back.
+            var spins = 0
+            while queriesWaiting.load(ordering: .relaxed) > 0 && spins < 1_000 {
+                sched_yield()
+                spins += 1
+            }
+        }
+        storeAccess.lock()
+        storeAccessDepth += 1
+        defer {
+            storeAccessDepth -= 1
+            storeAccess.unlock()
+            if storeAccessDepth == 0 && !deferredStateChanges.isEmpty {
+                let changes = deferredStateChanges
+                deferredStateChanges = []
+                for change in changes { onStateChange(self, change) }
+            }
+        }
+        return try body()
+    }
 
     /// Calls `body` with the stores named `name` of the thread's running tasks, while the thread
-    /// leaves them alone; safe from any thread.
-    func withStores<R>(named name: String, _ body: ([any StateStore]) throws -> R) rethrows -> R {
-        storeAccess.lock()
+    /// leaves them alone; safe from any thread. `nil` when the thread is not running (rebalancing,
+    /// restoring, stopping) or does not let go of its stores within `timeout`.
+    func withStores<R>(named name: String, timeout: Duration = .seconds(10), _ body: ([any StateStore]) throws -> R) rethrows
+        -> R?
+    {
+        queriesWaiting.add(1, ordering: .relaxed)
+        let locked = storeAccess.lock(before: Date().addingTimeInterval(Double(timeout.components.seconds)))
+        queriesWaiting.subtract(1, ordering: .relaxed)
+        guard locked else { return nil }
         defer { storeAccess.unlock() }
+        guard state == .running else { return nil }
         return try body(tasks.values.compactMap { $0.task.store(named: name) })
     }
     /// Whether a task left records unprocessed in the last iteration, waiting for another partition.
@@ -219,37 +258,37 @@ final class StreamThread: @unchecked Sendable {
         }
         if try brokersAreDown() { return }
         // Interactive queries read the tasks' stores between iterations, never during one.
-        storeAccess.lock()
-        defer { storeAccess.unlock() }
-        // Records come in runs of one partition: look the task up once per run.
-        var current: (partition: Int32, topic: String, target: (task: RunningTask, queue: PartitionQueue)?)?
-        for record in records {
-            if current?.partition != record.partition || current?.topic != record.topic {
-                current = (
-                    record.partition, record.topic,
-                    taskByPartition[TopicPartition(topic: record.topic, partition: record.partition)]
-                )
+        try usingStores {
+            // Records come in runs of one partition: look the task up once per run.
+            var current: (partition: Int32, topic: String, target: (task: RunningTask, queue: PartitionQueue)?)?
+            for record in records {
+                if current?.partition != record.partition || current?.topic != record.topic {
+                    current = (
+                        record.partition, record.topic,
+                        taskByPartition[TopicPartition(topic: record.topic, partition: record.partition)]
+                    )
+                }
+                guard let target = current?.target else { continue }
+                target.task.group.append(record, to: target.queue)
             }
-            guard let target = current?.target else { continue }
-            target.task.group.append(record, to: target.queue)
+            let processStart = DispatchTime.now().uptimeNanoseconds
+            telemetry.pollTime.recordNanoseconds(Int64(processStart - pollStart))
+            for running in tasks.values where running.group.buffered > 0 {
+                try process(running, max: 1000)
+            }
+            let punctuateStart = DispatchTime.now().uptimeNanoseconds
+            telemetry.processTime.recordNanoseconds(Int64(punctuateStart - processStart))
+            for running in tasks.values {
+                try running.task.maybePunctuateWallClockTime()
+            }
+            telemetry.punctuateTime.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - punctuateStart))
+            try collector.poll()
+            let commitRequested = tasks.values.contains { $0.task.state.commitRequested }
+            if commitRequested || ContinuousClock.now - lastCommit >= commitInterval {
+                try commit(tasks.values)
+            }
+            publishMetrics()
         }
-        let processStart = DispatchTime.now().uptimeNanoseconds
-        telemetry.pollTime.recordNanoseconds(Int64(processStart - pollStart))
-        for running in tasks.values where running.group.buffered > 0 {
-            try process(running, max: 1000)
-        }
-        let punctuateStart = DispatchTime.now().uptimeNanoseconds
-        telemetry.processTime.recordNanoseconds(Int64(punctuateStart - processStart))
-        for running in tasks.values {
-            try running.task.maybePunctuateWallClockTime()
-        }
-        telemetry.punctuateTime.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - punctuateStart))
-        try collector.poll()
-        let commitRequested = tasks.values.contains { $0.task.state.commitRequested }
-        if commitRequested || ContinuousClock.now - lastCommit >= commitInterval {
-            try commit(tasks.values)
-        }
-        publishMetrics()
     }
 
     private var lastBrokerCheck = ContinuousClock.now

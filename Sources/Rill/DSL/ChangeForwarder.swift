@@ -51,14 +51,19 @@ class TableNode<KIn, VIn, KOut, VA, Store: CachedStore>: InputNode<KIn, VIn> {
     private(set) var store: Store!
     private(set) var forwarder: ChangeForwarder<KOut, VA>!
 
-    /// `decoder` decodes the store's cached entries; `makeListener`, when given, forwards them instead.
-    init(
-        name: String, context: NodeContext, storeName: String, decoder: @escaping Decoder,
-        makeListener: MakeListener? = nil
-    ) throws {
+    /// `makeListener` forwards the store's cached entries as they are written through.
+    init(name: String, context: NodeContext, storeName: String, makeListener: @escaping MakeListener) throws {
         downstream = try Downstream(context.children, parent: name)
         self.storeName = storeName
-        self.makeListener = makeListener ?? { ChangeForwarder.listener($0, decode: decoder($1)) }
+        self.makeListener = makeListener
+        super.init(name: name, task: context.task)
+    }
+
+    /// `decoder` decodes the store's cached entries, which are forwarded as changes.
+    init(name: String, context: NodeContext, storeName: String, decoder: @escaping Decoder) throws {
+        downstream = try Downstream(context.children, parent: name)
+        self.storeName = storeName
+        makeListener = { ChangeForwarder.listener($0, decode: decoder($1)) }
         super.init(name: name, task: context.task)
     }
 
@@ -72,10 +77,16 @@ extension TypedKeyValueStore {
     /// Decodes cached entries of a table kept as values with timestamps.
     func changeDecoder<VA>() -> ([UInt8], [UInt8]?) throws -> (key: K, value: VA?, timestamp: Int64?)
     where V == ValueAndTimestamp<VA> {
-        { [codec] key, value in
-            let stored = try codec.value(value)
-            return (try codec.key(key), stored?.value, stored?.timestamp)
-        }
+        timestampedChangeDecoder(codec)
+    }
+}
+
+/// Decodes cached entries of a table kept as values with timestamps, in the caller's specialization.
+@inlinable
+func timestampedChangeDecoder<K, VA>(_ codec: StoreCodec<K, ValueAndTimestamp<VA>>) -> ChangeForwarder<K, VA>.Decode {
+    { key, value in
+        let stored = try codec.value(value)
+        return (try codec.key(key), stored?.value, stored?.timestamp)
     }
 }
 

@@ -119,7 +119,7 @@ final class AggregateNode<K, V, VA>: TableNode<K, V, K, VA, TypedKeyValueStore<K
 
     init(name: String, context: NodeContext, storeName: String, aggregation: KeyValueAggregation<K, V, VA>) throws {
         self.aggregation = aggregation
-        try super.init(name: name, context: context, storeName: storeName, decoder: { $0.changeDecoder() }) { downstream, store in
+        try super.init(name: name, context: context, storeName: storeName) { downstream, store in
             aggregation.listen(downstream, store.codec)
         }
     }
@@ -187,12 +187,7 @@ final class KeyValueAggregation<K, V, VA>: AggregationState<K, VA, K> {
                     try aggregation.forwarder.maybeForward(
                         record.key, Change(newValue: new, oldValue: old?.value), timestamp: timestamp, headers: record.headers)
                 },
-                listen: { downstream, codec in
-                    ChangeForwarder.listener(downstream, decode: { key, value in
-                        let stored = try codec.value(value)
-                        return (try codec.key(key), stored?.value, stored?.timestamp)
-                    })
-                })
+                listen: { downstream, codec in ChangeForwarder.listener(downstream, decode: timestampedChangeDecoder(codec)) })
         }
     }
 }

@@ -213,7 +213,7 @@ final class TimeWindowAggregateNode<K, V, VA>: TableNode<K, V, Windowed<K>, VA, 
 
     init(name: String, context: NodeContext, storeName: String, aggregation: TimeWindowAggregation<K, V, VA>) throws {
         self.aggregation = aggregation
-        try super.init(name: name, context: context, storeName: storeName, decoder: { $0.changeDecoder() }) { downstream, store in
+        try super.init(name: name, context: context, storeName: storeName) { downstream, store in
             aggregation.listen(downstream, store.codec, store.windowSize)
         }
     }

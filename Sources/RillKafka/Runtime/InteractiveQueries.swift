@@ -170,7 +170,7 @@ public final class WindowStoreView<K, V>: @unchecked Sendable {
 
     /// The value of `key`'s window starting at `windowStart`.
     public func fetch(_ key: K, windowStart: Int64) throws -> V? {
-        try stores.each(as: kind) { store in try reads(store).map { try $0.fetch(key, windowStart, windowStart).first?.value } }
+        try stores.each(as: kind) { store in try reads(store).map { try $0.fetchOne(key, windowStart) } }
             .lazy.compactMap { $0 }.first
     }
 
@@ -187,16 +187,20 @@ public final class WindowStoreView<K, V>: @unchecked Sendable {
     }
 
     private struct Reads {
+        let fetchOne: (K, Int64) throws -> V?
         let fetch: (K, Int64, Int64) throws -> [KeyValue<Int64, V>]
         let fetchAll: (Int64, Int64) throws -> [KeyValue<Windowed<K>, V>]
     }
 
     private func reads(_ store: any StateStore) -> Reads? {
         if let plain = store as? any ReadOnlyWindowStore<K, V> {
-            return Reads(fetch: { try plain.fetch($0, from: $1, to: $2) }, fetchAll: { try plain.fetchAll(from: $0, to: $1) })
+            return Reads(
+                fetchOne: { try plain.fetch($0, windowStart: $1) }, fetch: { try plain.fetch($0, from: $1, to: $2) },
+                fetchAll: { try plain.fetchAll(from: $0, to: $1) })
         }
         if let timestamped = store as? any ReadOnlyWindowStore<K, ValueAndTimestamp<V>> {
             return Reads(
+                fetchOne: { try timestamped.fetch($0, windowStart: $1)?.value },
                 fetch: { try timestamped.fetch($0, from: $1, to: $2).map { KeyValue($0.key, $0.value.value) } },
                 fetchAll: { try timestamped.fetchAll(from: $0, to: $1).map { KeyValue($0.key, $0.value.value) } })
         }

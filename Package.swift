@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "RillRocksDB", targets: ["RillRocksDB"]),
         .library(name: "RillKafka", targets: ["RillKafka"]),
         .library(name: "RillTestDriver", targets: ["RillTestDriver"]),
+        .library(name: "RillHTTP", targets: ["RillHTTP"]),
         .executable(name: "rill", targets: ["rill"]),
         .executable(name: "call-volume", targets: ["call-volume"]),
         .executable(name: "appointment-funnel", targets: ["appointment-funnel"]),
@@ -18,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        // RillHTTP only: the HTTP endpoint and its Prometheus metrics (the core stays light).
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // In-process benchmarks only (`make bench-in-process`); it counts allocations with its own interposer.
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
@@ -50,6 +54,16 @@ let package = Package(
         .target(
             name: "RillTestDriver",
             dependencies: ["Rill", "RillRocksDB", .product(name: "Logging", package: "swift-log")]),
+        // Looking inside a running application over HTTP: health, Prometheus metrics, the topology,
+        // store queries routed to the instance that holds the key, and pages of its own.
+        .target(
+            name: "RillHTTP",
+            dependencies: [
+                "Rill", "RillKafka", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // CLI: `rill dev-broker`, `rill describe`.
         .executableTarget(
             name: "rill",
@@ -64,7 +78,7 @@ let package = Package(
         .target(
             name: "ExampleSupport",
             dependencies: [
-                "Rill", "RillKafka", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Rill", "RillKafka", "RillHTTP", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -97,6 +111,7 @@ let package = Package(
 
         // What several test targets share.
         .target(name: "TestSupport", path: "Tests/Support"),
+        .target(name: "KafkaTestSupport", dependencies: ["TestSupport", "Rill", "RillKafka"], path: "Tests/KafkaSupport"),
         .testTarget(name: "RillTests", dependencies: ["Rill", "RillTestDriver", "TestSupport"]),
         .testTarget(name: "RillTestDriverTests", dependencies: ["Rill", "RillTestDriver", "TestSupport"]),
         .testTarget(name: "RillRocksDBTests", dependencies: ["Rill", "RillRocksDB", "RillTestDriver", "CRocksDB"]),
@@ -108,10 +123,16 @@ let package = Package(
             name: "RillKafkaTests",
             dependencies: [
                 "Rill", "RillKafka", "RillRocksDB", "RillTestDriver", "CRdKafka", "CallVolume", "AppointmentFunnel", "TestSupport",
-                .product(name: "Logging", package: "swift-log"),
+                "KafkaTestSupport", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]),
+        .testTarget(
+            name: "RillHTTPTests",
+            dependencies: [
+                "Rill", "RillKafka", "RillHTTP", "KafkaTestSupport", .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "SampleAppTests",

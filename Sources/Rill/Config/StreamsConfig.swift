@@ -48,6 +48,10 @@ public struct StreamsConfig: Sendable {
     /// `statestore.cache.max.bytes` (or its old name `cache.max.bytes.buffering`): the record cache
     /// of all stream threads together, split evenly between them (default 10 MiB; 0 turns caching off).
     public var cacheMaxBytes: Int
+    /// `application.server`: the `host:port` where this instance answers queries (its HTTP endpoint),
+    /// which it tells the other instances so that a query for any key can be routed to the instance
+    /// holding it (`KafkaStreams.metadata(forKey:store:)`). Unset (the default), nothing is shared.
+    public var applicationServer: HostInfo?
     /// Properties for the Kafka clients (librdkafka), e.g. `security.protocol`, `linger.ms`.
     public var clientProperties: [String: String]
 
@@ -114,6 +118,7 @@ public struct StreamsConfig: Sendable {
             case "task.timeout.ms": return String(taskTimeoutMs)
             case "max.task.idle.ms": return String(maxTaskIdleMs)
             case "statestore.cache.max.bytes", "cache.max.bytes.buffering": return String(cacheMaxBytes)
+            case "application.server": return applicationServer?.description
             default: return clientProperties[key]
             }
         }
@@ -142,6 +147,7 @@ public struct StreamsConfig: Sendable {
                 if let v = newValue.flatMap(ErrorHandling.init(configValue:)) { processingExceptionHandler = v }
             case "production.exception.handler", "default.production.exception.handler":
                 if let v = newValue.flatMap(ErrorHandling.init(configValue:)) { productionExceptionHandler = v }
+            case "application.server": applicationServer = newValue.flatMap(HostInfo.init)
             case "default.key.serde": defaultKeySerde = newValue.flatMap(builtInSerde(named:))
             case "default.value.serde": defaultValueSerde = newValue.flatMap(builtInSerde(named:))
             default: clientProperties[key] = newValue
@@ -170,6 +176,8 @@ public struct StreamsConfig: Sendable {
             guard ErrorHandling(configValue: value) != nil else {
                 throw ConfigError(key: key, message: "must be fail, log_and_continue or dead_letter:<topic>, got '\(value)'")
             }
+        case "application.server":
+            guard HostInfo(value) != nil else { throw ConfigError(key: key, message: "must be host:port, got '\(value)'") }
         case "default.key.serde", "default.value.serde":
             guard builtInSerde(named: value) != nil else {
                 throw ConfigError(key: key, message: "must be one of bytes, string, int32, int64, double, uuid; got '\(value)'")

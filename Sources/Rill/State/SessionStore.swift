@@ -93,7 +93,7 @@ final class TypedSessionStore<K, V>: SessionStore, RestorableStore, CachedStore 
 }
 
 /// Builds typed session stores over a session byte-store supplier.
-public struct SessionStoreBuilder<K, V>: ConfigurableStoreBuilder {
+public struct SessionStoreBuilder<K, V>: ConfigurableStoreBuilder, KeyedStoreBuilder {
     public let supplier: any SessionBytesStoreSupplier
     public let keySerde: Serde<K>
     public let valueSerde: Serde<V>

@@ -43,6 +43,18 @@ public struct StoreOptions: Sendable {
 }
 
 /// A store builder whose logging and caching can be switched.
+/// A store builder whose keys are of one type, with their serde: what finding the instance that
+/// holds a key needs (`KafkaStreams.metadata(forKey:store:)`).
+public protocol KeyedStoreBuilder: StoreBuilder {
+    associatedtype Key
+    var keySerde: Serde<Key> { get }
+}
+
+extension KeyedStoreBuilder {
+    /// The key serde as `Any`, from an existential builder.
+    public var anyKeySerde: Any { keySerde }
+}
+
 public protocol ConfigurableStoreBuilder: StoreBuilder {
     var options: StoreOptions { get set }
 }
@@ -139,7 +151,7 @@ public struct PersistentStoreFactory: Sendable {
 /// let counts = Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore("counts"), keySerde: .string, valueSerde: .int64)
 /// try topology.addStateStore(counts, connectedTo: ["counter"])
 /// ```
-public struct KeyValueStoreBuilder<K, V>: ConfigurableStoreBuilder {
+public struct KeyValueStoreBuilder<K, V>: ConfigurableStoreBuilder, KeyedStoreBuilder {
     public let supplier: any KeyValueBytesStoreSupplier
     public let keySerde: Serde<K>
     public let valueSerde: Serde<V>

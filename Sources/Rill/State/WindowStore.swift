@@ -130,7 +130,7 @@ final class TypedWindowStore<K, V>: WindowStore, RestorableStore, CachedStore {
 ///     Stores.inMemoryWindowStore("per-minute", retentionPeriod: 3_600_000, windowSize: 60_000),
 ///     keySerde: .string, valueSerde: .int64)
 /// ```
-public struct WindowStoreBuilder<K, V>: ConfigurableStoreBuilder {
+public struct WindowStoreBuilder<K, V>: ConfigurableStoreBuilder, KeyedStoreBuilder {
     public let supplier: any WindowBytesStoreSupplier
     public let keySerde: Serde<K>
     public let valueSerde: Serde<V>

@@ -69,6 +69,10 @@ public final class KafkaStreams: Service, @unchecked Sendable {
         var makeThread: ThreadFactory?
         var standby: StandbyTasks?
         var nextThreadIndex = 0
+        /// Where the instances run which tasks, when `application.server` is set.
+        var directory: InstanceDirectory?
+        /// The task count of each sub-topology, once started: where a key's task is.
+        var taskCounts: [Int: Int32] = [:]
     }
     private let shared = Mutex(Shared())
 
@@ -183,6 +187,12 @@ public final class KafkaStreams: Service, @unchecked Sendable {
     }
 
     /// The stream threads running now.
+    /// What routing a key needs: the sub-topologies' task counts (empty until started), the
+    /// instance directory (with `application.server`) and the stream threads.
+    var routing: (taskCounts: [Int: Int32], directory: InstanceDirectory?, threads: [StreamThread]) {
+        shared.withLock { ($0.taskCounts, $0.directory, $0.threads) }
+    }
+
     var streamThreads: [StreamThread] { shared.withLock { $0.threads } }
 
     /// Records processed, dropped and dead-lettered so far, over all threads.
@@ -233,6 +243,14 @@ public final class KafkaStreams: Service, @unchecked Sendable {
                 RocksDBTransactions.enable(under: "\(config.stateDir)/\(config.applicationID)")
             }
             let standbyTasks = try prepareTopics()
+            let directory = try config.applicationServer.map { server in
+                try InstanceDirectory(
+                    applicationID: config.applicationID, server: server, consumerConfig: consumerConfig,
+                    producerConfig: producerConfig, logger: logger)
+            }
+            shared.withLock { $0.directory = directory }
+            try directory?.start()
+            let member = "\(UUID().uuidString)/"
             var globalStores: [String: any StateStore] = [:]
             if !topology.globalTables.isEmpty {
                 let global = try GlobalStreamThread(
@@ -264,7 +282,14 @@ public final class KafkaStreams: Service, @unchecked Sendable {
                     producerConfig: producerConfig, logger: logger, restoreListener: restoreListener,
                     globalStores: globalStores, shutdownBarrier: barrier, metricsFactory: metricsFactory, standby: standby,
                     onStateChange: { [weak self] _, _ in self?.threadStateChanged() },
-                    onFailure: { [weak self] thread, error in self?.threadFailed(thread, error) })
+                    onFailure: { [weak self] thread, error in self?.threadFailed(thread, error) },
+                    onTasksChanged: { thread, tasks in
+                        if tasks.isEmpty {
+                            directory?.withdraw(member: member + thread.name)
+                        } else {
+                            directory?.publish(member: member + thread.name, tasks: tasks)
+                        }
+                    })
             }
             let threads = try (0..<max(1, config.numStreamThreads)).map(makeThread)
             shared.withLock {
@@ -302,6 +327,7 @@ public final class KafkaStreams: Service, @unchecked Sendable {
         }
         shared.withLock { $0.globalThread }?.stop(timeout: timeout)
         shared.withLock { $0.shutdownChannel }?.stop()
+        shared.withLock { $0.directory }?.stop()
         if state == .pendingShutdown { transition(to: .notRunning) }
         return allStopped
     }
@@ -437,6 +463,10 @@ public final class KafkaStreams: Service, @unchecked Sendable {
         let allCounts = sourceCounts.merging(internalCounts) { a, _ in a }
         try topology.checkCopartitioning(allCounts, applicationID: app)
         var persistentTasks: Set<TaskID> = []
+        let taskCounts = Dictionary(uniqueKeysWithValues: topology.subtopologies.indices.map {
+            ($0, topology.taskCount(ofSubtopology: $0, partitions: allCounts))
+        })
+        shared.withLock { $0.taskCounts = taskCounts }
         for (builder, _) in topology.stores where builder.loggingEnabled {
             guard let subtopology = topology.subtopology(ofStore: builder.name) else { continue }
             let topic = Topology.changelogTopic(store: builder.name, applicationID: app)
@@ -457,6 +487,12 @@ public final class KafkaStreams: Service, @unchecked Sendable {
         try provisioner.ensure(
             [shutdownTopic: 1], configs: [shutdownTopic: ["retention.ms": "86400000"]], existing: existing,
             internalPrefix: nil)
+        if config.applicationServer != nil {
+            let directoryTopic = InstanceDirectory.topic(applicationID: app)
+            try provisioner.ensure(
+                [directoryTopic: 1], configs: [directoryTopic: ["cleanup.policy": "compact"]], existing: existing,
+                internalPrefix: nil)
+        }
         return persistentTasks.sorted()
     }
 

@@ -67,7 +67,8 @@ final class StreamThread: @unchecked Sendable {
         globalStores: [String: any StateStore] = [:], shutdownBarrier: ShutdownBarrier = ShutdownBarrier(parties: 1),
         metricsFactory: MetricsFactory = MetricsSystem.factory, standby: StandbyTasks? = nil,
         onStateChange: @escaping @Sendable (StreamThread, State) -> Void,
-        onFailure: @escaping @Sendable (StreamThread, Error) -> Void
+        onFailure: @escaping @Sendable (StreamThread, Error) -> Void,
+        onTasksChanged: @escaping @Sendable (StreamThread, Set<TaskID>) -> Void = { _, _ in }
     ) throws {
         name = "\(config.applicationID)-StreamThread-\(index + 1)"
         self.topology = topology
@@ -98,6 +99,7 @@ final class StreamThread: @unchecked Sendable {
         collector = ProducerCollector(producer: producer, handling: config.productionExceptionHandler, logger: threadLogger)
         self.onStateChange = onStateChange
         self.onFailure = onFailure
+        self.onTasksChanged = onTasksChanged
         commitInterval = .milliseconds(config.commitIntervalMs)
         telemetry = StreamThreadMetrics(applicationID: config.applicationID, thread: name, factory: metricsFactory)
         let cacheBytes = config.cacheMaxBytes / max(config.numStreamThreads, 1)
@@ -112,6 +114,22 @@ final class StreamThread: @unchecked Sendable {
     }
 
     var state: State { stateBox.withLock { $0 } }
+
+    /// The tasks the thread runs (not those suspended), as of its last rebalance; safe from any thread.
+    var activeTasks: Set<TaskID> { activeTaskIDs.withLock { $0 } }
+    private let activeTaskIDs = Mutex<Set<TaskID>>([])
+    private let onTasksChanged: @Sendable (StreamThread, Set<TaskID>) -> Void
+
+    /// Publishes the tasks the thread now runs, when they changed.
+    private func tasksChanged() {
+        let now = Set(tasks.keys)
+        let changed = activeTaskIDs.withLock { ids -> Bool in
+            guard ids != now else { return false }
+            ids = now
+            return true
+        }
+        if changed { onTasksChanged(self, now) }
+    }
 
     private func setState(_ new: State) {
         let changed = stateBox.withLock { state -> Bool in
@@ -652,6 +670,7 @@ final class StreamThread: @unchecked Sendable {
         for running in created { try running.task.initialize() }
         logger.info(
             "Assigned \(partitions.count) partitions; running tasks \(tasks.keys.sorted().map(\.description)) (resumed \(resumed.sorted().map(\.description)))")
+        tasksChanged()
         setState(.running)
         return positions
     }
@@ -688,6 +707,7 @@ final class StreamThread: @unchecked Sendable {
             tasks[running.task.id] = nil
             close(running)
         }
+        tasksChanged()
         logger.warning("Lost \(partitions.count) partitions (the group went on without this member); closed their tasks")
     }
 
@@ -716,6 +736,7 @@ final class StreamThread: @unchecked Sendable {
                 }
             }
         }
+        tasksChanged()
         logger.info("Revoked \(partitions.count) partitions; suspended tasks \(suspended.keys.sorted().map(\.description))")
     }
 
@@ -739,6 +760,7 @@ final class StreamThread: @unchecked Sendable {
         closeSuspendedTasks(keepWarm: false)
         tasks.removeAll()
         taskByPartition.removeAll()
+        tasksChanged()
     }
 
     /// Counters of tasks this thread has closed.

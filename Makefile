@@ -7,7 +7,7 @@ SWIFT ?= swift
 # g++ brings the C++ standard headers the RocksDB memory shim (Sources/CRocksDBMemory) compiles against.
 APT_PACKAGES := librdkafka-dev librocksdb-dev pkg-config g++
 
-.PHONY: deps build test demo demo-funnel bench bench-in-process describe clean
+.PHONY: deps test-deps build test demo demo-funnel bench bench-in-process describe clean
 
 deps:
 	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists rdkafka rocksdb \
@@ -20,17 +20,25 @@ deps:
 build: deps
 	$(SWIFT) build
 
-test: deps
+# The sample apps' web pages are tested in a real headless browser.
+test-deps: deps
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "Installing chromium (the web pages' tests)"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
+test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 
 demo: deps
 	$(SWIFT) build -c release --product call-volume
-	$$($(SWIFT) build -c release --show-bin-path)/call-volume
+	$$($(SWIFT) build -c release --show-bin-path)/call-volume $(ARGS)
 
 demo-funnel: deps
 	$(SWIFT) build -c release --product appointment-funnel
-	$$($(SWIFT) build -c release --show-bin-path)/appointment-funnel
+	$$($(SWIFT) build -c release --show-bin-path)/appointment-funnel $(ARGS)
 
 describe: deps
 	$(SWIFT) run rill describe

@@ -1,6 +1,8 @@
 import Foundation
+import CoreMetrics
 import Logging
 import Rill
+@_exported import RillHTTP
 import RillKafka
 
 /// Produces a sample app's input traffic on a thread of its own.
@@ -9,14 +11,6 @@ public protocol DemoGenerator: AnyObject {
     func stop()
 }
 
-/// Reads a sample app's outputs and renders them as lines of text.
-public protocol DemoView: AnyObject {
-    /// Reads what arrived since the last call (waiting at most about 100 ms).
-    func poll() throws
-    /// The current frame.
-    func render(streams: KafkaStreams, elapsed: TimeInterval) -> [String]
-    func close()
-}
 
 /// A sample app's demo: the embedded broker, its topics, the app on it, a traffic generator and a
 /// live view that refreshes in place until `q`, Ctrl-C or SIGTERM.
@@ -30,18 +24,26 @@ public struct DemoRunner {
         self.seconds = seconds
     }
 
+    /// Runs the demo; with `web`, also serves the app's endpoint and live page (`--http-port`).
     public func run(
         topology: Topology, config: (String) throws -> StreamsConfig, generator: (String) throws -> DemoGenerator,
-        view: (String) throws -> DemoView
+        live app: LiveApp, web: WebFront?
     ) throws {
         let stop = SignalWatch()
         let broker = try EmbeddedKafka(brokers: 1)
         for topic in topics { try broker.createTopic(topic, partitions: partitions) }
-        let streams = try KafkaStreams(topology, config: try config(broker.bootstrapServers))
+        let streams = try KafkaStreams(
+            topology, config: try config(broker.bootstrapServers), metricsFactory: web?.metricsFactory ?? MetricsSystem.factory)
         try streams.start()
         let traffic = try generator(broker.bootstrapServers)
         traffic.start()
-        let live = try view(broker.bootstrapServers)
+        let live = LiveFeed(try app.view(broker.bootstrapServers))
+        let server = web.map { web in
+            let server = web.server(streams: streams, app: app, feed: live)
+            return Task.detached { try await server.run() }
+        }
+        defer { server?.cancel() }
+        let webLine = web.map { ["web view and endpoint: http://localhost:\($0.port)/"] } ?? []
         let terminal = Terminal()
         let started = Date()
         var lastDraw = Date.distantPast
@@ -52,14 +54,16 @@ public struct DemoRunner {
             let elapsed = Date().timeIntervalSince(started)
             if Date().timeIntervalSince(lastDraw) >= interval {
                 lastDraw = Date()
-                terminal.draw(live.render(streams: streams, elapsed: elapsed) + ["", terminal.isInteractive ? "q or Ctrl-C to stop" : ""])
+                terminal.draw(
+                    live.view.render(streams: streams, elapsed: elapsed) + [""] + webLine
+                        + [terminal.isInteractive ? "q or Ctrl-C to stop" : ""])
             }
             if let seconds, elapsed >= Double(seconds) { break }
         }
         terminal.restore()
         traffic.stop()
         streams.close()
-        live.close()
+        live.view.close()
         withExtendedLifetime(broker) {}
         if let failure = streams.failure { throw DemoError("the app stopped: \(failure)") }
     }
@@ -71,10 +75,11 @@ struct DemoError: Error, CustomStringConvertible {
 }
 
 /// A consumer reading every partition of some topics from the start, for live views and tests.
-public final class TopicReader {
+/// One thread polls it at a time; it may be handed between threads.
+public final class TopicReader: @unchecked Sendable {
     private let consumer: KafkaConsumer
 
-    public init(bootstrapServers: String, topics: [String], partitions: Int32) throws {
+    public init(bootstrapServers: String, topics: [String]) throws {
         consumer = try KafkaConsumer(
             config: KafkaClientConfig([
                 "bootstrap.servers": bootstrapServers, "group.id": "rill-view-\(UUID().uuidString)",
@@ -82,6 +87,7 @@ public final class TopicReader {
             ]))
         var assignment: [TopicPartition: Int64] = [:]
         for topic in topics {
+            let partitions = try consumer.partitionCount(topic: topic, timeoutMs: 10_000) ?? 1
             for partition in 0..<partitions { assignment[TopicPartition(topic: topic, partition: partition)] = -2 }
         }
         try consumer.assign(assignment)

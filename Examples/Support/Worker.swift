@@ -4,6 +4,8 @@ import Logging
 import Rill
 import RillKafka
 import ServiceLifecycle
+import Synchronization
+import CoreMetrics
 
 /// Runs a sample app as a worker: until SIGTERM or SIGINT, then commits, closes and exits 0.
 public enum Worker {
@@ -11,12 +13,16 @@ public enum Worker {
     ///
     /// The application runs in a swift-service-lifecycle `ServiceGroup`, which turns SIGTERM and
     /// SIGINT into a graceful shutdown.
+    ///
+    /// With `web`, the worker also serves its HTTP endpoint and `live`'s page, until it stops.
     public static func run(
-        _ topology: Topology, config: StreamsConfig, input: String, outputs: [String], logger: Logger
+        _ topology: Topology, config: StreamsConfig, input: String, outputs: [String], logger: Logger,
+        web: WebFront? = nil, live: LiveApp? = nil
     ) async -> Int32 {
         do {
             try KafkaStreams.createMissingTopics(outputs, partitionsOf: input, config: config, logger: logger)
-            let streams = try KafkaStreams(topology, config: config, logger: logger)
+            let streams = try KafkaStreams(
+                topology, config: config, logger: logger, metricsFactory: web?.metricsFactory ?? MetricsSystem.factory)
             do {
                 try streams.start()
             } catch {
@@ -24,7 +30,16 @@ public enum Worker {
                 throw error
             }
             logger.info("\(config.applicationID) running against \(config.bootstrapServers); SIGTERM or Ctrl-C stops it")
-            let group = ServiceGroup(services: [streams], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            var services: [any Service] = [streams]
+            let stopped = Atomic(false)
+            defer { stopped.store(true, ordering: .relaxed) }
+            if let web, let live {
+                let feed = LiveFeed(try live.view(config.bootstrapServers))
+                feed.follow { stopped.load(ordering: .relaxed) }
+                services.append(web.server(streams: streams, app: live, feed: feed, logger: logger))
+                logger.info("Serving http://\(config.applicationServer?.description ?? "localhost:\(web.port)")/")
+            }
+            let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             do {
                 try await group.run()
             } catch {
@@ -49,7 +64,8 @@ extension WorkerOptions {
     /// as a worker (`--bootstrap-servers`), exiting with the worker's code when it is not 0.
     /// `false` when neither applies: the app runs its demo.
     public func describeOrRunWorker(
-        _ name: String, topology: Topology, configure: (inout StreamsConfig) -> Void, input: String, outputs: [String]
+        _ name: String, topology: Topology, configure: (inout StreamsConfig) -> Void, input: String, outputs: [String],
+        live: LiveApp
     ) async throws -> Bool {
         if describe {
             print(topology.describe().rendered(as: describeFormat), terminator: "")
@@ -58,7 +74,9 @@ extension WorkerOptions {
         guard let servers = bootstrapServers else { return false }
         bootstrapLogging(level: .info)
         let config = try config(defaultApplicationID: name, bootstrapServers: servers, configure: configure)
-        let code = await Worker.run(topology, config: config, input: input, outputs: outputs, logger: Logger(label: name))
+        let code = await Worker.run(
+            topology, config: config, input: input, outputs: outputs, logger: Logger(label: name),
+            web: httpPort.map(WebFront.init), live: live)
         if code != 0 { throw ExitCode(code) }
         return true
     }

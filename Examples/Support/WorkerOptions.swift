@@ -38,6 +38,11 @@ public struct WorkerOptions: ParsableArguments {
             valueName: "key=value"))
     public var properties: [String] = []
 
+    @Option(help: ArgumentHelp(
+        "Serve HTTP on this port: a live page at /, /health, /metrics (Prometheus), /topology and /stores/{store}/{key}. The instance's application.server is localhost:PORT unless --config sets it.",
+        valueName: "port"))
+    public var httpPort: Int?
+
     @Flag(help: "Print the topology and exit.")
     public var describe = false
 
@@ -49,6 +54,7 @@ public struct WorkerOptions: ParsableArguments {
     public func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         if let applicationId, applicationId.isEmpty { throw ValidationError("--application-id must not be empty") }
+        if let httpPort, !(1...65_535).contains(httpPort) { throw ValidationError("--http-port must be 1-65535, got \(httpPort)") }
         var config = StreamsConfig(applicationID: "check")
         for (key, value) in try parsedProperties() {
             do { try config.set(key, value) } catch { throw ValidationError("--config \(key): \(error)") }
@@ -67,6 +73,9 @@ public struct WorkerOptions: ParsableArguments {
     /// The streams config these flags give, for `defaultApplicationID` unless one is given:
     /// the app's own settings (`configure`) first, then any `--config` property over them.
     ///
+    /// With `--http-port`, `application.server` is `localhost:<port>` unless a `--config` sets it:
+    /// workers on other hosts set theirs, so that a key's query is redirected where it can be reached.
+    ///
     /// A worker that leaves or dies is noticed within 10 s (`session.timeout.ms`; Kafka's default
     /// is 45 s), so its partitions move on quickly; `--config consumer.session.timeout.ms=...` changes it.
     public func config(
@@ -78,6 +87,7 @@ public struct WorkerOptions: ParsableArguments {
         if let stateDir { config.stateDir = stateDir }
         config["consumer.session.timeout.ms"] = "10000"
         configure(&config)
+        if let httpPort { config.applicationServer = HostInfo(host: "localhost", port: httpPort) }
         for (key, value) in try parsedProperties() { try config.set(key, value) }
         return config
     }

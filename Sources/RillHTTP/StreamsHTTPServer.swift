@@ -83,8 +83,9 @@ public struct StreamsHTTPServer: Service {
         pages[path] = .html(html)
     }
 
-    /// Serves what `body` returns at `path` as JSON, computed at each request (off the event loop).
-    public mutating func json(_ path: String, _ body: @escaping @Sendable () throws -> any Encodable) {
+    /// Serves what `body` returns at `path` as JSON, computed at each request from its query
+    /// parameters, off the event loop (so `body` may wait).
+    public mutating func json(_ path: String, _ body: @escaping @Sendable (_ query: [String: String]) throws -> any Encodable) {
         pages[path] = .json(body)
     }
 
@@ -104,12 +105,13 @@ public struct StreamsHTTPServer: Service {
             return try await blocking { try store.key(key, parameters(request), request.uri.path) }
         }
         for (path, page) in pages {
-            router.get(RouterPath(path)) { _, _ in
+            router.get(RouterPath(path)) { request, _ in
                 switch page {
                 case .html(let html):
                     return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
                 case .json(let body):
-                    return try await blocking { try JSONReply.ok(body()) }
+                    let query = parameters(request)
+                    return try await blocking { try JSONReply.ok(body(query)) }
                 }
             }
         }
@@ -175,7 +177,7 @@ public struct StreamsHTTPServer: Service {
 /// A page of the application's own.
 private enum Page: Sendable {
     case html(String)
-    case json(@Sendable () throws -> any Encodable)
+    case json(@Sendable ([String: String]) throws -> any Encodable)
 }
 
 /// The request's query parameters (the first of repeated ones).

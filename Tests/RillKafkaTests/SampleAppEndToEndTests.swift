@@ -110,12 +110,17 @@ final class SampleAppEndToEndTests: XCTestCase {
     /// Generated calls from `first` on (one every 20 ms of event time, 20 clinics) with malformed
     /// records, records within grace and records too late; then one outbound call per clinic 10
     /// minutes later, which closes every window. Returns the records and the reference counts.
+    ///
+    /// A record is late when its window ended a grace period before its task's stream time: the
+    /// latest timestamp of the records read so far from its partition (of 4, placed as Kafka's
+    /// default partitioner places the clinic id), malformed ones aside.
     func callTraffic(_ range: Range<Int>, seed: UInt64) -> (records: [(key: String, value: String?)], counts: [String: Int64], bad: [String]) {
         var random = SeededGenerator(seed: seed)
         var records: [(key: String, value: String?)] = []
         var counts: [String: Int64] = [:]
         var bad: [String] = []
         var last = start
+        var streamTime: [Int32: Int64] = [:]
         for index in range {
             let clinic = String(format: "clinic-%02d", Int(random.next() % 20) + 1)
             var ts = start + Int64(index) * 20
@@ -133,8 +138,13 @@ final class SampleAppEndToEndTests: XCTestCase {
             let inbound = random.next() % 10 < 7
             let status = ["started", "started", "answered", "ended", "missed"][Int(random.next() % 5)]
             records.append((clinic, #"{"callId":"c-\#(index)","clinicId":"\#(clinic)","direction":"\#(inbound ? "inbound" : "outbound")","status":"\#(status)","ts":\#(ts)}"#))
-            if inbound && status == "started" && !tooLate {
-                counts["\(clinic)@\(ts - ts % minute)", default: 0] += 1
+            let partition = DefaultPartitioner.partition(key: Array(clinic.utf8), count: 4)
+            streamTime[partition] = max(streamTime[partition] ?? ts, ts)
+            let windowStart = ts - ts % minute
+            let late = windowStart + minute + 30_000 <= streamTime[partition]!
+            XCTAssertTrue(late || !tooLate || index < 1_000, "a record meant to be late, at index \(index), is not")
+            if inbound && status == "started" && !late {
+                counts["\(clinic)@\(windowStart)", default: 0] += 1
             }
         }
         for clinic in 1...20 {
@@ -231,6 +241,16 @@ final class SampleAppEndToEndTests: XCTestCase {
         return (records, bad)
     }
 
+    /// Clinics 1-20 ("Clinic n", regions in turn), older than every appointment, so that each
+    /// task reads the clinics first.
+    func produceClinics() throws {
+        let clinics = (1...20).map { n in
+            (key: String(format: "clinic-%02d", n),
+             value: Optional(#"{"clinicId":"\#(String(format: "clinic-%02d", n))","name":"Clinic \#(n)","region":"\#(["north", "south", "east", "west"][n % 4])"}"#))
+        }
+        try produce("clinics", clinics, timestamp: start - 86_400_000)
+    }
+
     func referenceFunnels(_ state: [String: (clinic: String, stages: Set<String>)]) -> [String: String] {
         var funnels: [String: (appointments: Int, stages: [String: Int])] = [:]
         for (_, appointment) in state {
@@ -258,12 +278,7 @@ final class SampleAppEndToEndTests: XCTestCase {
 
     func testAppointmentFunnelMatchesAReferenceAndResumesAfterSIGTERM() throws {
         try makeBroker(["clinics:4", "appointments:4"])
-        let clinics = (1...20).map { n in
-            (key: String(format: "clinic-%02d", n),
-             value: Optional(#"{"clinicId":"\#(String(format: "clinic-%02d", n))","name":"Clinic \#(n)","region":"\#(["north", "south", "east", "west"][n % 4])"}"#))
-        }
-        // Older than every appointment, so each task reads the clinics first.
-        try produce("clinics", clinics, timestamp: start - 86_400_000)
+        try produceClinics()
         var state: [String: (clinic: String, stages: Set<String>)] = [:]
         let first = appointmentTraffic(0..<16_000, seed: 3, state: &state)
         XCTAssertGreaterThanOrEqual(first.records.count, 50_000)

@@ -87,5 +87,5 @@ private func dechunk(_ body: String) -> String {
 
 public struct HTTPGetError: Error, CustomStringConvertible {
     public let description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }

@@ -29,9 +29,16 @@ struct AppointmentFunnelCommand: AsyncParsableCommand {
     func run() async throws {
         let topology = try AppointmentFunnelApp.topology()
         let app = AppointmentFunnelApp.self
+        let live = LiveApp(
+            view: { servers in try FunnelView(bootstrapServers: servers) }, page: FunnelPage.html,
+            stores: { server in
+                server.queryable(keyValueStore: "funnels", key: String.self, value: Funnel.self)
+                server.queryable(keyValueStore: "appointment-states", key: String.self, value: AppointmentState.self)
+                server.queryable(keyValueStore: "clinics-store", key: String.self, value: Clinic.self)
+            })
         if try await options.describeOrRunWorker(
             "appointment-funnel", topology: topology, configure: app.configure, input: app.appointmentsTopic,
-            outputs: [app.funnelTopic, app.deadLetterTopic])
+            outputs: [app.funnelTopic, app.deadLetterTopic], live: live)
         {
             return
         }
@@ -49,6 +56,6 @@ struct AppointmentFunnelCommand: AsyncParsableCommand {
                     defaultApplicationID: "appointment-funnel-demo", bootstrapServers: servers, configure: AppointmentFunnelApp.configure)
             },
             generator: { servers in try AppointmentTraffic(bootstrapServers: servers, rate: rate) },
-            view: { servers in try FunnelView(bootstrapServers: servers, partitions: demo.partitions) })
+            live: live, web: options.httpPort.map(WebFront.init))
     }
 }

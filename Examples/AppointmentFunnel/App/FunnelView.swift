@@ -2,35 +2,77 @@ import AppointmentFunnel
 import ExampleSupport
 import Foundation
 import RillKafka
+import Synchronization
 
-/// The demo's live view: per region, a bar per stage with its conversion from `requested`, and
-/// the clinics with the most appointments.
-final class FunnelView: DemoView {
+/// The live view, from the app's outputs: each clinic's current funnel (the last value of its key
+/// on `appointment-funnel`) and the dead letters. The terminal shows, per region, a bar per stage
+/// with its conversion from `requested`, and the clinics with the most appointments; the web page
+/// a funnel chart.
+final class FunnelView: LiveView {
     private let reader: TopicReader
-    /// The current funnel of each clinic.
-    private var funnels: [String: Funnel] = [:]
-    private var deadLetters = 0
+    private struct State {
+        /// The current funnel of each clinic.
+        var funnels: [String: Funnel] = [:]
+        var deadLetters = 0
+    }
+    private let state = Mutex(State())
     private let decoder = JSONDecoder()
 
-    init(bootstrapServers: String, partitions: Int32) throws {
+    init(bootstrapServers: String) throws {
         reader = try TopicReader(
-            bootstrapServers: bootstrapServers, topics: [AppointmentFunnelApp.funnelTopic, AppointmentFunnelApp.deadLetterTopic],
-            partitions: partitions)
+            bootstrapServers: bootstrapServers, topics: [AppointmentFunnelApp.funnelTopic, AppointmentFunnelApp.deadLetterTopic])
     }
 
-    func poll() throws {
-        for record in try reader.poll(timeoutMs: 100) {
-            if record.topic == AppointmentFunnelApp.deadLetterTopic {
-                deadLetters += 1
-                continue
+    func poll() throws -> Int {
+        let records = try reader.poll(timeoutMs: 100)
+        let decoded = records.map { record -> (String, Funnel?)? in
+            guard record.topic == AppointmentFunnelApp.funnelTopic, let key = record.key else { return nil }
+            return (String(decoding: key, as: UTF8.self), record.value.flatMap { try? decoder.decode(Funnel.self, from: Data($0)) })
+        }
+        state.withLock { state in
+            for (record, funnel) in zip(records, decoded) {
+                if record.topic == AppointmentFunnelApp.deadLetterTopic { state.deadLetters += 1 }
+                if let (clinic, funnel) = funnel { state.funnels[clinic] = funnel }
             }
-            guard let key = record.key else { continue }
-            let clinic = String(decoding: key, as: UTF8.self)
-            funnels[clinic] = record.value.flatMap { try? decoder.decode(Funnel.self, from: Data($0)) }
+        }
+        return records.count
+    }
+
+    /// The web page's data: the funnel of all clinics and of each region, every clinic's, and
+    /// the dead letters.
+    struct Snapshot: Encodable, Sendable {
+        struct Region: Encodable, Sendable {
+            let region: String
+            let appointments: Int64
+            let stages: StageCounts
+        }
+        let total: Region
+        let regions: [Region]
+        let clinics: [Funnel]
+        let deadLetters: Int
+    }
+
+    func snapshot() -> any Encodable & Sendable {
+        state.withLock { state in
+            var regions: [String: (appointments: Int64, stages: StageCounts)] = [:]
+            var total = (appointments: Int64(0), stages: StageCounts())
+            for funnel in state.funnels.values {
+                regions[funnel.region, default: (0, StageCounts())].appointments += funnel.appointments
+                total.appointments += funnel.appointments
+                for stage in Stage.allCases {
+                    regions[funnel.region]?.stages[stage] += funnel.stages[stage]
+                    total.stages[stage] += funnel.stages[stage]
+                }
+            }
+            return Snapshot(
+                total: Snapshot.Region(region: "all", appointments: total.appointments, stages: total.stages),
+                regions: regions.keys.sorted().map { Snapshot.Region(region: $0, appointments: regions[$0]!.appointments, stages: regions[$0]!.stages) },
+                clinics: state.funnels.values.sorted { $0.clinicId < $1.clinicId }, deadLetters: state.deadLetters)
         }
     }
 
     func render(streams: KafkaStreams, elapsed: TimeInterval) -> [String] {
+        let (funnels, deadLetters) = state.withLock { ($0.funnels, $0.deadLetters) }
         let metrics = streams.metrics
         var lines = [
             "Rill · appointment funnel   appointments per stage, by region   [\(streams.state.rawValue), \(Int(elapsed)) s]",

@@ -33,9 +33,12 @@ struct CallVolumeCommand: AsyncParsableCommand {
     func run() async throws {
         let topology = try CallVolumeApp.topology()
         let app = CallVolumeApp.self
+        let live = LiveApp(
+            view: { servers in try CallVolumeView(bootstrapServers: servers) }, page: CallVolumePage.html,
+            stores: { $0.queryable(windowStore: CallVolumeApp.storeName, key: String.self, value: Int64.self) })
         if try await options.describeOrRunWorker(
             "call-volume", topology: topology, configure: app.configure, input: app.inputTopic,
-            outputs: [app.volumeTopic, app.finalTopic, app.deadLetterTopic])
+            outputs: [app.volumeTopic, app.finalTopic, app.deadLetterTopic], live: live)
         {
             return
         }
@@ -50,6 +53,6 @@ struct CallVolumeCommand: AsyncParsableCommand {
                     defaultApplicationID: "call-volume-demo", bootstrapServers: servers, configure: CallVolumeApp.configure)
             },
             generator: { servers in try CallTraffic(bootstrapServers: servers, rate: rate, speed: speed) },
-            view: { servers in try CallVolumeView(bootstrapServers: servers, partitions: demo.partitions) })
+            live: live, web: options.httpPort.map(WebFront.init))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import CoreMetrics
+import Synchronization
 import Logging
 import Rill
 @_exported import RillHTTP
@@ -38,12 +39,19 @@ public struct DemoRunner {
         let traffic = try generator(broker.bootstrapServers)
         traffic.start()
         let live = LiveFeed(try app.view(broker.bootstrapServers))
+        let serverFailure = ServerFailure()
         let server = web.map { web in
             let server = web.server(streams: streams, app: app, feed: live)
-            return Task.detached { try await server.run() }
+            return Task.detached {
+                do { try await server.run() } catch is CancellationError {} catch {
+                    serverFailure.note("the web endpoint on port \(web.port) stopped: \(error)")
+                }
+            }
         }
         defer { server?.cancel() }
-        let webLine = web.map { ["web view and endpoint: http://localhost:\($0.port)/"] } ?? []
+        var webLine: [String] {
+            serverFailure.message.map { [$0] } ?? web.map { ["web view and endpoint: http://localhost:\($0.port)/"] } ?? []
+        }
         let terminal = Terminal()
         let started = Date()
         var lastDraw = Date.distantPast
@@ -67,6 +75,13 @@ public struct DemoRunner {
         withExtendedLifetime(broker) {}
         if let failure = streams.failure { throw DemoError("the app stopped: \(failure)") }
     }
+}
+
+/// Why the demo's web endpoint stopped, if it did (a port in use), for the live view to say.
+private final class ServerFailure: Sendable {
+    private let noted = Mutex<String?>(nil)
+    func note(_ message: String) { noted.withLock { $0 = message } }
+    var message: String? { noted.withLock { $0 } }
 }
 
 struct DemoError: Error, CustomStringConvertible {

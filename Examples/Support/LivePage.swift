@@ -4,7 +4,7 @@
 ///
 /// The loop keeps the versions it drew in `<body data-history>` and the latest in `data-version`,
 /// which is how a test in a headless browser sees the page redraw; `el(name, attributes, text)`
-/// makes an SVG element and `showState(live)` fills `#state`.
+/// makes an SVG element. Every answer updates `#state` and `#processed`, new versions or not.
 public enum LivePage {
     public static func html(title: String, subtitle: String, style: String = "", body: String, script: String) -> String {
         """
@@ -46,6 +46,8 @@ public enum LivePage {
           const state = document.getElementById("state");
           state.textContent = live.state;
           state.className = "state " + (live.state === "running" ? "running" : "other");
+          const processed = document.getElementById("processed");
+          if (processed) processed.textContent = live.processed;
         }
         \(script)
         let version = -1;
@@ -56,8 +58,8 @@ public enum LivePage {
             if (!response.ok) throw new Error("HTTP " + response.status);
             const live = await response.json();
             document.getElementById("problem").textContent = "";
+            showState(live);
             if (live.version !== version || drawn.length === 0) {
-              showState(live);
               draw(live);
               drawn.push(live.version);
               document.body.dataset.version = live.version;

@@ -37,40 +37,54 @@ public struct LiveApp: Sendable {
 /// can wait for the next change (`/api/live?since=<version>`) instead of asking again and again.
 public final class LiveFeed: @unchecked Sendable {
     public let view: LiveView
-    private let changed = NSCondition()
-    private var version = 0
-    private var viewers = 0
+    private struct Waiting {
+        var version = 0
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter: UInt64 = 0
+    }
+    private let waiting = Mutex(Waiting())
 
     public init(_ view: LiveView) { self.view = view }
 
-    /// Reads the view's topics once (at most about 100 ms).
+    /// Reads the view's topics once (at most about 100 ms) and wakes the viewers if it brought records.
     public func poll() throws {
         guard try view.poll() > 0 else { return }
-        changed.withLock {
-            version += 1
-            changed.broadcast()
+        let woken = waiting.withLock { waiting in
+            waiting.version += 1
+            defer { waiting.waiters = [:] }
+            return Array(waiting.waiters.values)
         }
+        for viewer in woken { viewer.resume() }
     }
 
-    /// The version, once it is past `since` or `timeout` has passed; counts the waiting viewers.
-    public func wait(since: Int?, timeout: TimeInterval) -> (version: Int, viewers: Int) {
-        changed.withLock {
-            guard let since, version <= since else { return (version, viewers) }
-            viewers += 1
-            defer { viewers -= 1 }
-            let deadline = Date().addingTimeInterval(timeout)
-            while version <= since && changed.wait(until: deadline) {}
-            return (version, viewers)
+    /// The version, once it is past `since` (plus `settle`, so that a burst of changes is one) or
+    /// once `timeout` has passed; and the viewers waiting now. Suspends; blocks no thread.
+    public func next(since: Int?, timeout: Duration, settle: Duration = .milliseconds(300)) async -> (version: Int, viewers: Int) {
+        if let since, waiting.withLock({ $0.version <= since }) {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let id = waiting.withLock { waiting -> UInt64? in
+                    guard waiting.version <= since else { return nil }
+                    waiting.nextWaiter += 1
+                    waiting.waiters[waiting.nextWaiter] = continuation
+                    return waiting.nextWaiter
+                }
+                guard let id else { return continuation.resume() }
+                Task {
+                    try? await Task.sleep(for: timeout)
+                    waiting.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+                }
+            }
+            if waiting.withLock({ $0.version > since }) { try? await Task.sleep(for: settle) }
         }
+        return waiting.withLock { ($0.version, $0.waiters.count) }
     }
-
-    /// Viewers waiting for a change now.
-    public var waitingViewers: Int { changed.withLock { viewers } }
 
     /// Polls on a thread of its own until `stop` holds (a worker, which has no demo loop).
     public func follow(until stop: @escaping @Sendable () -> Bool) {
         Thread { [self] in
-            while !stop() { try? poll() }
+            while !stop() {
+                do { try poll() } catch { Thread.sleep(forTimeInterval: 0.5) }
+            }
             view.close()
         }.start()
     }

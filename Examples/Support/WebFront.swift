@@ -7,7 +7,7 @@ import RillKafka
 /// A sample app's HTTP endpoint (`--http-port`): RillHTTP's `/health`, `/metrics`, `/topology` and
 /// `/stores`, the app's live page at `/`, and what the page reads, `/api/live`.
 ///
-/// `/api/live?since=<version>` waits (up to 2 s) until the app's outputs have moved past that
+/// `/api/live?since=<version>` waits (up to 1 s) until the app's outputs have moved past that
 /// version, so an open page redraws as soon as something changes; without `since` it answers at once.
 public struct WebFront: Sendable {
     public let port: Int
@@ -26,7 +26,7 @@ public struct WebFront: Sendable {
         app.stores(&server)
         server.page("/", html: app.page)
         server.json("/api/live") { query in
-            let (version, viewers) = feed.wait(since: query["since"].flatMap(Int.init), timeout: 2)
+            let (version, viewers) = await feed.next(since: query["since"].flatMap(Int.init), timeout: .seconds(1))
             let metrics = streams.metrics
             return LiveSnapshot(
                 version: version, viewers: viewers, state: streams.state.rawValue, processed: metrics.processed,

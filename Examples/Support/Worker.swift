@@ -23,22 +23,22 @@ public enum Worker {
             try KafkaStreams.createMissingTopics(outputs, partitionsOf: input, config: config, logger: logger)
             let streams = try KafkaStreams(
                 topology, config: config, logger: logger, metricsFactory: web?.metricsFactory ?? MetricsSystem.factory)
+            var services: [any Service] = [streams]
+            let stopped = Atomic(false)
+            defer { stopped.store(true, ordering: .relaxed) }
             do {
                 try streams.start()
+                if let web, let live {
+                    let feed = LiveFeed(try live.view(config.bootstrapServers))
+                    feed.follow { stopped.load(ordering: .relaxed) }
+                    services.append(web.server(streams: streams, app: live, feed: feed, logger: logger))
+                    logger.info("Serving http://\(config.applicationServer?.description ?? "localhost:\(web.port)")/")
+                }
             } catch {
                 streams.close()
                 throw error
             }
             logger.info("\(config.applicationID) running against \(config.bootstrapServers); SIGTERM or Ctrl-C stops it")
-            var services: [any Service] = [streams]
-            let stopped = Atomic(false)
-            defer { stopped.store(true, ordering: .relaxed) }
-            if let web, let live {
-                let feed = LiveFeed(try live.view(config.bootstrapServers))
-                feed.follow { stopped.load(ordering: .relaxed) }
-                services.append(web.server(streams: streams, app: live, feed: feed, logger: logger))
-                logger.info("Serving http://\(config.applicationServer?.description ?? "localhost:\(web.port)")/")
-            }
             let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             do {
                 try await group.run()

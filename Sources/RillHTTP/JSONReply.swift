@@ -13,14 +13,23 @@ struct HTTPFailure: HTTPResponseError {
         self.message = message
     }
 
-    /// A store query's failure: retryable ones are 503, the others (no such store, wrong types) 404 or 400.
+    /// A store query's failure: one the instance can't answer now (or any more) is 503, an unknown
+    /// store 404, a query of the wrong types 400, a configuration that can't route 500.
     init(_ error: InvalidStateStoreError) {
-        if error.retryable {
-            self.init(.serviceUnavailable, error.description)
-        } else if error.message.hasPrefix("the topology has no state store") {
-            self.init(.notFound, error.description)
-        } else {
-            self.init(.badRequest, error.description)
+        switch error.cause {
+        case .unavailable: self.init(.serviceUnavailable, error.description)
+        case .unknownStore: self.init(.notFound, error.description)
+        case .wrongType: self.init(.badRequest, error.description)
+        case .misconfigured: self.init(.internalServerError, error.description)
+        }
+    }
+
+    /// Any error, as the JSON answer it gets: what the endpoint made stays; others are 500s naming it.
+    static func from(_ error: Error) -> HTTPFailure {
+        switch error {
+        case let failure as HTTPFailure: failure
+        case let invalid as InvalidStateStoreError: HTTPFailure(invalid)
+        default: HTTPFailure(.internalServerError, "\(error)")
         }
     }
 
@@ -46,10 +55,16 @@ enum JSONReply {
     static func ok(_ body: some Encodable) -> Response { make(.ok, body) }
 
     static func make(_ status: HTTPResponse.Status, _ body: some Encodable) -> Response {
-        let data = (try? encoder.encode(body)) ?? Data(#"{"error":"the answer could not be encoded as JSON"}"#.utf8)
+        let encoded = Result { try encoder.encode(body) }
+        let data: Data
+        switch encoded {
+        case .success(let bytes): data = bytes
+        case .failure(let error):
+            data = (try? encoder.encode(["error": "the answer could not be encoded as JSON: \(error)", "status": "500"])) ?? Data()
+        }
         return Response(
-            status: status, headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            status: (try? encoded.get()) == nil ? .internalServerError : status,
+            headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 

@@ -88,9 +88,7 @@ extension StoreEndpoint {
     {
         guard let here = streams.config.applicationServer else { return nil }
         let owner: KeyQueryMetadata?
-        do { owner = try streams.metadata(forKey: key, store: store) } catch let error as InvalidStateStoreError {
-            throw HTTPFailure(error)
-        }
+        owner = try streams.metadata(forKey: key, store: store)
         guard let owner else {
             throw HTTPFailure(.serviceUnavailable, "no instance is known to hold key '\(key)' of store '\(store)' yet (a rebalance is under way); retry")
         }
@@ -139,13 +137,13 @@ extension StoreEndpoint {
     }
 }
 
-/// A store view made at the first query and kept; queries' errors as HTTP failures.
+/// A store view, made for each query (which checks the store's name); queries' errors as HTTP failures.
 private final class Query<View>: @unchecked Sendable {
     private let make: () throws -> View
     init(_ make: @escaping () throws -> View) { self.make = make }
 
     func run<R>(_ body: (View) throws -> R) throws -> R {
-        do { return try body(try make()) } catch let error as InvalidStateStoreError { throw HTTPFailure(error) }
+        try body(try make())
     }
 }
 

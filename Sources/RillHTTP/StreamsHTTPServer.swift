@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOPosix
 import Prometheus
 import Rill
 import RillKafka
@@ -84,8 +85,10 @@ public struct StreamsHTTPServer: Service {
     }
 
     /// Serves what `body` returns at `path` as JSON, computed at each request from its query
-    /// parameters, off the event loop (so `body` may wait).
-    public mutating func json(_ path: String, _ body: @escaping @Sendable (_ query: [String: String]) throws -> any Encodable) {
+    /// parameters. `body` may suspend (to wait for a change, say) but must not block.
+    public mutating func json(
+        _ path: String, _ body: @escaping @Sendable (_ query: [String: String]) async throws -> any Encodable
+    ) {
         pages[path] = .json(body)
     }
 
@@ -110,8 +113,7 @@ public struct StreamsHTTPServer: Service {
                 case .html(let html):
                     return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
                 case .json(let body):
-                    let query = parameters(request)
-                    return try await blocking { try JSONReply.ok(body(query)) }
+                    do { return JSONReply.ok(try await body(parameters(request))) } catch { throw HTTPFailure.from(error) }
                 }
             }
         }
@@ -177,7 +179,7 @@ public struct StreamsHTTPServer: Service {
 /// A page of the application's own.
 private enum Page: Sendable {
     case html(String)
-    case json(@Sendable ([String: String]) throws -> any Encodable)
+    case json(@Sendable ([String: String]) async throws -> any Encodable)
 }
 
 /// The request's query parameters (the first of repeated ones).
@@ -185,9 +187,15 @@ private func parameters(_ request: Request) -> [String: String] {
     Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }) { first, _ in first }
 }
 
-/// Runs a query, which may wait for a stream thread to let go of its stores, off the event loop.
+/// Runs a query, which may wait for a stream thread to let go of its stores, off the event loop on
+/// a pool of its own (queries beyond its threads wait their turn); its errors become JSON answers.
 func blocking<R: Sendable>(_ body: @escaping @Sendable () throws -> R) async throws -> R {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
-    }
+    do { return try await queryPool.runIfActive(body) } catch { throw HTTPFailure.from(error) }
 }
+
+/// The threads store queries run on.
+private let queryPool: NIOThreadPool = {
+    let pool = NIOThreadPool(numberOfThreads: 4)
+    pool.start()
+    return pool
+}()

@@ -126,6 +126,15 @@ final class StreamsHTTPServerTests: XCTestCase {
         XCTAssertTrue(answer.body.contains("'svg'"), answer.body)
         let list = try XCTUnwrap(try get("/stores").json as? [String: Any])
         XCTAssertEqual((list["stores"] as? [[String: Any]])?.compactMap { $0["name"] as? String }, ["http-counts", "http-windows"])
+
+        // Closed: unhealthy, and queries can't be answered here any more (503, not the caller's fault).
+        streams.close()
+        answer = try get("/health")
+        XCTAssertEqual(answer.status, 503)
+        XCTAssertEqual((answer.json as? [String: Any])?["state"] as? String, "notRunning")
+        answer = try get("/stores/http-counts/k3")
+        XCTAssertEqual(answer.status, 503, answer.body)
+        XCTAssertTrue(answer.body.contains("notRunning"), answer.body)
     }
 
     func testKeysOfTheWrongTypeAreBadRequests() throws {
@@ -151,13 +160,13 @@ final class StreamsHTTPServerTests: XCTestCase {
         let ports = [freePort(), freePort()]
         let hosts = ports.map { HostInfo(host: "127.0.0.1", port: $0) }
         let workers = try hosts.map { try streams("http-routing", server: $0) }
+        defer { for worker in workers { worker.close() } }
         for (worker, port) in zip(workers, ports) {
             var http = StreamsHTTPServer(streams: worker, host: "127.0.0.1", port: port, logger: Self.quiet)
             http.queryable(keyValueStore: "http-counts", key: String.self, value: Int64.self)
             XCTAssertEqual(try serve(http), port)
             try worker.start()
         }
-        defer { for worker in workers { worker.close() } }
         try produceIndexed(broker.bootstrapServers, "http-in", 0..<400, keys: 20)
         let keys = (0..<20).map { "k\($0)" }
 
@@ -194,5 +203,16 @@ final class StreamsHTTPServerTests: XCTestCase {
         let elsewhere = try XCTUnwrap(keys.first { try! workers[0].metadata(forKey: $0, store: "http-counts")?.activeHost == hosts[1] })
         let answer = try httpGet(port: ports[0], "/stores/http-counts/\(elsewhere)?routed=1")
         XCTAssertEqual(answer.status, 503, answer.body)
+
+        // Worker 1 leaves: worker 0 takes its tasks over, and answers for every key itself.
+        workers[1].close()
+        XCTAssertTrue(try eventually(timeout: 60) {
+            guard workers[0].state == .running, workers[0].allMetadata.map(\.host) == [hosts[0]] else { return false }
+            for key in keys where try httpGet(port: ports[0], "/stores/http-counts/\(key)").body != #"{"key":"\#(key)","value":20}"# {
+                return false
+            }
+            return true
+        }, "\(workers[0].allMetadata)")
+        XCTAssertEqual(try workers[0].metadata(forKey: elsewhere, store: "http-counts")?.activeHost, hosts[0])
     }
 }

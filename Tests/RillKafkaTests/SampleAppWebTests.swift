@@ -30,6 +30,11 @@ extension SampleAppEndToEndTests {
             try process.run()
         }
 
+        /// Stops Chromium if it still runs (a test that failed half-way).
+        func stop() {
+            if process.isRunning { process.terminate() }
+        }
+
         /// The DOM, once Chromium has exited (within `seconds`).
         func dom(seconds: TimeInterval = 90) throws -> String {
             let exited = DispatchSemaphore(value: 0)
@@ -93,7 +98,9 @@ extension SampleAppEndToEndTests {
 
         // The page: it loads, draws the first calls, then waits for changes; more calls come, and
         // it redraws with their finals.
-        let browser = try Browser("http://127.0.0.1:\(port)/", budgetMs: 6_000)
+        // Each redraw is at least 300 ms of the app's progress, and 500 ms of the page's budget.
+        let browser = try Browser("http://127.0.0.1:\(port)/", budgetMs: 10_000)
+        defer { browser.stop() }
         XCTAssertTrue(eventually(timeout: 60) { (self.live(port)?["viewers"] as? Int ?? 0) >= 1 }, "the page never waited for a change")
         let second = callTraffic(100_000..<105_000, seed: 6)
         try produce("calls", second.records, timestamp: start)
@@ -128,15 +135,19 @@ extension SampleAppEndToEndTests {
         let requested = state.values.filter { $0.stages.contains("requested") }.count
         let completed = state.values.filter { $0.stages.contains("completed") }.count
         XCTAssertTrue(eventually(timeout: 90) {
-            let total = (self.live(port)?["view"] as? [String: Any])?["total"] as? [String: Any]
-            return total?["appointments"] as? Int == state.count
+            let view = self.live(port)?["view"] as? [String: Any]
+            let total = view?["total"] as? [String: Any]
+            return total?["appointments"] as? Int == state.count && view?["deadLetters"] as? Int == traffic.bad.count
                 && (total?["stages"] as? [String: Any])?["completed"] as? Int == completed
+                && (total?["stages"] as? [String: Any])?["requested"] as? Int == requested
         }, "\(String(describing: live(port)))\n\(logText())")
         let funnel = try httpGet(port: port, "/stores/funnels/clinic-03")
         XCTAssertEqual(funnel.status, 200, funnel.body)
         XCTAssertEqual(((funnel.json as? [String: Any])?["value"] as? [String: Any])?["clinicName"] as? String, "Clinic 3")
 
-        let dom = try Browser("http://127.0.0.1:\(port)/", budgetMs: 2_000).dom()
+        let browser = try Browser("http://127.0.0.1:\(port)/", budgetMs: 2_000)
+        defer { browser.stop() }
+        let dom = try browser.dom()
         XCTAssertEqual(text(ofID: "appointments", in: dom), String(state.count), String(dom.prefix(2_000)))
         XCTAssertEqual(text(ofID: "stage-requested", in: dom), "\(requested) (100%)")
         XCTAssertTrue(text(ofID: "stage-completed", in: dom)?.hasPrefix("\(completed) (") == true)

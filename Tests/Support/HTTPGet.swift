@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -55,22 +56,32 @@ public func httpGet(port: Int, _ path: String, host: String = "127.0.0.1", timeo
     return HTTPAnswer(status: status, headers: headers, body: body)
 }
 
-/// A port nothing listens on now (bound, read and let go).
+/// A port nothing listens on now, below Linux's ephemeral range (32768 and up), so that the
+/// outgoing connections a test's clients open meanwhile can't take it; never the same twice in a
+/// process.
 public func freePort() -> Int {
+    handedOut.withLock { handedOut in
+        while true {
+            let port = Int.random(in: 20_000..<32_000)
+            guard !handedOut.contains(port), canBind(port) else { continue }
+            handedOut.insert(port)
+            return port
+        }
+    }
+}
+
+private let handedOut = Mutex<Set<Int>>([])
+
+private func canBind(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-    _ = withUnsafePointer(to: &address) {
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = INADDR_ANY
+    return withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
+    } == 0
 }
 
 private func dechunk(_ body: String) -> String {

@@ -30,7 +30,6 @@ enum FunnelPage {
             function draw(live) {
               last = live;
               const view = live.view;
-              document.getElementById("processed").textContent = live.processed;
               document.getElementById("appointments").textContent = view.total.appointments;
               document.getElementById("clinic-count").textContent = view.clinics.length;
               document.getElementById("dead-letters").textContent = view.deadLetters;

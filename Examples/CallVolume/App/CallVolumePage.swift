@@ -30,7 +30,6 @@ enum CallVolumePage {
 
             function draw(live) {
               const view = live.view;
-              document.getElementById("processed").textContent = live.processed;
               document.getElementById("dropped").textContent = live.dropped;
               document.getElementById("finals").textContent = view.finals;
               document.getElementById("dead-letters").textContent = view.deadLetters;

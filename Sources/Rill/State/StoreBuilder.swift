@@ -42,7 +42,6 @@ public struct StoreOptions: Sendable {
     public init() {}
 }
 
-/// A store builder whose logging and caching can be switched.
 /// A store builder whose keys are of one type, with their serde: what finding the instance that
 /// holds a key needs (`KafkaStreams.metadata(forKey:store:)`).
 public protocol KeyedStoreBuilder: StoreBuilder {
@@ -55,6 +54,7 @@ extension KeyedStoreBuilder {
     public var anyKeySerde: Any { keySerde }
 }
 
+/// A store builder whose logging and caching can be switched.
 public protocol ConfigurableStoreBuilder: StoreBuilder {
     var options: StoreOptions { get set }
 }

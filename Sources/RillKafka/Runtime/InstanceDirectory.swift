@@ -9,8 +9,9 @@ import Synchronization
 /// Kafka Streams shares each member's `application.server` in the consumer group's assignment user
 /// data, which librdkafka's C API can't reach. Rill's stream threads publish their tasks instead,
 /// after every rebalance, to a compacted topic of their own, `<application.id>-rill-instances`
-/// (one record per stream thread, keyed by the thread; a tombstone when it closes), and every
-/// instance follows that topic from its beginning.
+/// (one record per stream thread, keyed by its instance's server and its name, so that a restarted
+/// instance replaces its earlier claims; a tombstone when it closes), and every instance follows
+/// that topic from its beginning.
 ///
 /// One partition orders every claim. A task claimed by two threads (one has taken it over, the
 /// other has not published since) belongs to the later claim. A crashed instance's claims stay
@@ -64,8 +65,12 @@ final class InstanceDirectory: @unchecked Sendable {
         Thread { [self] in
             defer { finished.signal() }
             while !stopRequested.load(ordering: .relaxed) {
-                guard let records = try? consumer.poll(max: 500, timeoutMs: 100) else { continue }
-                for record in records { read(record) }
+                do {
+                    for record in try consumer.poll(max: 500, timeoutMs: 100) { read(record) }
+                } catch {
+                    logger.warning("Reading \(topic) failed: \(error)")
+                    Thread.sleep(forTimeInterval: 0.5)
+                }
             }
         }.start()
     }
@@ -80,7 +85,10 @@ final class InstanceDirectory: @unchecked Sendable {
             logger.warning("Ignoring an unreadable claim of \(key) in \(topic) at offset \(record.offset)")
             return
         }
-        let tasks = Set(wire.tasks.compactMap { $0.count == 2 ? TaskID(subtopology: $0[0], partition: Int32($0[1])) : nil })
+        let tasks = Set(wire.tasks.compactMap { pair -> TaskID? in
+            guard pair.count == 2, let partition = Int32(exactly: pair[1]) else { return nil }
+            return TaskID(subtopology: pair[0], partition: partition)
+        })
         claims.withLock { $0[key] = Claim(server: server, tasks: tasks, offset: record.offset) }
     }
 
@@ -101,6 +109,9 @@ final class InstanceDirectory: @unchecked Sendable {
                 topic: topic, partition: 0, key: Array(member.utf8), value: value.map { Array($0) },
                 timestamp: Int64(Date().timeIntervalSince1970 * 1000), headers: Headers())
             producer.poll()
+            for failure in producer.takeDeliveryFailures() {
+                logger.warning("A claim of \(member) did not reach \(topic): \(failure)")
+            }
         } catch {
             logger.warning("Could not publish \(member)'s tasks to \(topic): \(error)")
         }
@@ -113,7 +124,7 @@ final class InstanceDirectory: @unchecked Sendable {
         }
     }
 
-    /// Every server with the tasks its stream threads claim (a task claimed twice goes to the later claim).
+    /// Every server that runs tasks, with those tasks (a task claimed twice goes to the later claim).
     func servers() -> [HostInfo: Set<TaskID>] {
         claims.withLock { claims in
             var owner: [TaskID: Claim] = [:]
@@ -121,15 +132,15 @@ final class InstanceDirectory: @unchecked Sendable {
                 for task in claim.tasks where (owner[task]?.offset ?? -1) < claim.offset { owner[task] = claim }
             }
             var servers: [HostInfo: Set<TaskID>] = [:]
-            for claim in claims.values { servers[claim.server, default: []].formUnion([]) }
             for (task, claim) in owner { servers[claim.server, default: []].insert(task) }
             return servers
         }
     }
 
+    /// Flushes the last claims and stops reading; once (a second call returns at once).
     func stop() {
+        guard !stopRequested.exchange(true, ordering: .relaxed) else { return }
         try? producer.flush(timeoutMs: 5_000)
-        stopRequested.store(true, ordering: .relaxed)
         if started.load(ordering: .relaxed) { _ = finished.wait(timeout: .now() + 5) }
         consumer.close()
     }

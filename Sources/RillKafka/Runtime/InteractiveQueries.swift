@@ -19,7 +19,7 @@ extension KafkaStreams {
     public func store<View>(named name: String, type: QueryableStoreType<View>) throws -> View {
         guard topology.stores.contains(where: { $0.builder.name == name }) else {
             throw InvalidStateStoreError(
-                store: name, message: "the topology has no state store named '\(name)'", retryable: false)
+                store: name, message: "the topology has no state store named '\(name)'", cause: .unknownStore, retryable: false)
         }
         return type.make(LocalStores(name: name, streams: self))
     }
@@ -27,15 +27,29 @@ extension KafkaStreams {
 
 /// Why a store can't be queried now, or at all.
 public struct InvalidStateStoreError: Error, CustomStringConvertible, Sendable {
+    /// What is wrong: the instance, or the query.
+    public enum Cause: Sendable, Equatable {
+        /// The instance can't answer: not running (yet, or any more), rebalancing or restoring.
+        case unavailable
+        /// The topology has no store of that name.
+        case unknownStore
+        /// The store holds other types than the query's, or the key can't be placed.
+        case wrongType
+        /// The instance's configuration doesn't allow the query (routing without `application.server`).
+        case misconfigured
+    }
+
     public let store: String
     public let message: String
+    public let cause: Cause
     /// Whether the same query may succeed later (the instance was rebalancing, restoring or not
-    /// yet running), as opposed to a query that can never succeed (no such store, wrong type).
+    /// yet running), as opposed to a query that can never succeed (no such store, wrong type, closed).
     public let retryable: Bool
 
-    public init(store: String, message: String, retryable: Bool) {
+    public init(store: String, message: String, cause: Cause, retryable: Bool) {
         self.store = store
         self.message = message
+        self.cause = cause
         self.retryable = retryable
     }
 
@@ -83,13 +97,13 @@ public final class LocalStores: @unchecked Sendable {
     /// its stores alone; `read` returns `nil` for a store of another kind or type.
     func each<R>(as kind: String, _ read: (any StateStore) throws -> R?) throws -> [R] {
         guard let streams else {
-            throw InvalidStateStoreError(store: name, message: "the application was released", retryable: false)
+            throw InvalidStateStoreError(store: name, message: "the application was released", cause: .unavailable, retryable: false)
         }
         let state = streams.state
         guard state == .running else {
             throw InvalidStateStoreError(
                 store: name, message: "the application is \(state.rawValue), not running; retry once it runs",
-                retryable: state == .created || state == .rebalancing)
+                cause: .unavailable, retryable: state == .created || state == .rebalancing)
         }
         var results: [R] = []
         for thread in streams.streamThreads {
@@ -97,7 +111,7 @@ public final class LocalStores: @unchecked Sendable {
                 for store in stores {
                     guard let result = try read(store) else {
                         throw InvalidStateStoreError(
-                            store: name, message: "it is a \(type(of: store)), not \(kind)", retryable: false)
+                            store: name, message: "it is a \(type(of: store)), not \(kind)", cause: .wrongType, retryable: false)
                     }
                     results.append(result)
                 }
@@ -105,7 +119,7 @@ public final class LocalStores: @unchecked Sendable {
             guard answered != nil else {
                 throw InvalidStateStoreError(
                     store: name, message: "stream thread \(thread.name) is rebalancing, restoring or stopping; retry",
-                    retryable: true)
+                    cause: .unavailable, retryable: true)
             }
         }
         return results

@@ -187,13 +187,13 @@ public final class KafkaStreams: Service, @unchecked Sendable {
     }
 
     /// The stream threads running now.
+    var streamThreads: [StreamThread] { shared.withLock { $0.threads } }
+
     /// What routing a key needs: the sub-topologies' task counts (empty until started), the
     /// instance directory (with `application.server`) and the stream threads.
     var routing: (taskCounts: [Int: Int32], directory: InstanceDirectory?, threads: [StreamThread]) {
         shared.withLock { ($0.taskCounts, $0.directory, $0.threads) }
     }
-
-    var streamThreads: [StreamThread] { shared.withLock { $0.threads } }
 
     /// Records processed, dropped and dead-lettered so far, over all threads.
     public var metrics: (processed: Int64, dropped: Int64, deadLettered: Int64) {
@@ -250,7 +250,8 @@ public final class KafkaStreams: Service, @unchecked Sendable {
             }
             shared.withLock { $0.directory = directory }
             try directory?.start()
-            let member = "\(UUID().uuidString)/"
+            // A thread's claims are keyed by where it answers and its name: a restart replaces them.
+            let member = "\(config.applicationServer?.description ?? "")/"
             var globalStores: [String: any StateStore] = [:]
             if !topology.globalTables.isEmpty {
                 let global = try GlobalStreamThread(

@@ -40,7 +40,7 @@ extension KafkaStreams {
         guard let server = config.applicationServer else {
             throw InvalidStateStoreError(
                 store: store, message: "routing needs application.server (this instance's host:port) set on every instance",
-                retryable: false)
+                cause: .misconfigured, retryable: false)
         }
         if topology.globalTables.contains(where: { $0.storeBuilder.name == store }) {
             return KeyQueryMetadata(activeHost: server, partition: -1, task: TaskID(subtopology: -1, partition: -1))
@@ -48,31 +48,34 @@ extension KafkaStreams {
         guard let builder = topology.stores.first(where: { $0.builder.name == store })?.builder,
             let subtopology = topology.subtopology(ofStore: store)
         else {
-            throw InvalidStateStoreError(store: store, message: "the topology has no state store named '\(store)'", retryable: false)
+            throw InvalidStateStoreError(store: store, message: "the topology has no state store named '\(store)'", cause: .unknownStore, retryable: false)
         }
         guard let serde = keySerde ?? ((builder as? any KeyedStoreBuilder)?.anyKeySerde as? Serde<K>) else {
             throw InvalidStateStoreError(
                 store: store, message: "its keys are not \(K.self); pass the keySerde the store's input is keyed with",
-                retryable: false)
+                cause: .wrongType, retryable: false)
         }
         let (counts, directory, threads) = routing
         guard let count = counts[subtopology], count > 0 else {
-            throw InvalidStateStoreError(store: store, message: "the application has not started; retry once it runs", retryable: true)
+            throw InvalidStateStoreError(store: store, message: "the application has not started; retry once it runs", cause: .unavailable, retryable: true)
         }
         let bytes: [UInt8]
         do {
             guard let serialized = try serde.serialize(key) else {
-                throw InvalidStateStoreError(store: store, message: "a nil key has no partition", retryable: false)
+                throw InvalidStateStoreError(store: store, message: "a nil key has no partition", cause: .wrongType, retryable: false)
             }
             bytes = serialized
         } catch let error as InvalidStateStoreError { throw error } catch {
-            throw InvalidStateStoreError(store: store, message: "its key serde can't serialize \(key): \(error)", retryable: false)
+            throw InvalidStateStoreError(store: store, message: "its key serde can't serialize \(key): \(error)", cause: .wrongType, retryable: false)
         }
         let task = TaskID(subtopology: subtopology, partition: DefaultPartitioner.partition(key: bytes, count: count))
         if threads.contains(where: { $0.activeTasks.contains(task) }) {
             return KeyQueryMetadata(activeHost: server, partition: task.partition, task: task)
         }
-        return directory?.server(of: task).map { KeyQueryMetadata(activeHost: $0, partition: task.partition, task: task) }
+        // A claim of this instance that none of its threads backs is stale (a revoke not read back
+        // yet, or an earlier run's): the task's owner is not known yet.
+        guard let owner = directory?.server(of: task), owner != server else { return nil }
+        return KeyQueryMetadata(activeHost: owner, partition: task.partition, task: task)
     }
 
     /// Every instance known to run tasks (this one included, as of its threads' last rebalance),

@@ -8,9 +8,20 @@ package class AnyNode {
     /// The task this node instance belongs to (the task owns its nodes).
     @usableFromInline unowned(unsafe) let task: TaskState
 
+    /// The task again, for the per-record path: ``withTask(_:)`` lends it without the retain and
+    /// release that loading an `unowned(unsafe)` reference costs.
+    @usableFromInline let taskReference: Unmanaged<TaskState>
+
     init(name: String, task: TaskState) {
         self.name = name
         self.task = task
+        taskReference = Unmanaged.passUnretained(task)
+    }
+
+    /// Calls `body` with the task, borrowed: no reference counting.
+    @inlinable @inline(__always)
+    final func withTask<R>(_ body: (TaskState) throws -> R) rethrows -> R {
+        try taskReference._withUnsafeGuaranteedRef(body)
     }
 
     /// Called once per task before the first record.
@@ -57,7 +68,9 @@ package class InputNode<K, V>: AnyNode {
 package final class Downstream<K, V> {
     @usableFromInline let children: [InputNode<K, V>]
     /// The only child, when there is exactly one (the common case, forwarded to without a loop).
-    @usableFromInline let single: InputNode<K, V>?
+    /// Unmanaged, so that a call needs no retain and release around it: `children` keeps it alive
+    /// for as long as this object, whose method makes the call.
+    @usableFromInline let single: Unmanaged<InputNode<K, V>>?
 
     init(_ children: [AnyNode], parent: String) throws {
         self.children = try children.map { child in
@@ -67,13 +80,13 @@ package final class Downstream<K, V> {
             }
             return typed
         }
-        single = self.children.count == 1 ? self.children[0] : nil
+        single = self.children.count == 1 ? Unmanaged.passUnretained(self.children[0]) : nil
     }
 
     @inlinable
     func forward(_ record: Record<K, V>) throws {
         if let single {
-            try single.process(record)
+            try single._withUnsafeGuaranteedRef { try $0.process(record) }
         } else {
             try forwardToEach(record)
         }

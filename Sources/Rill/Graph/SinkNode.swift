@@ -53,9 +53,11 @@ package final class SinkNode<K, V>: InputNode<K, V> {
                 let count = try node.task.collector.partitionCount(topic: topic)
                 partition = try userCode(node) { try partitioner(topic, record.key, record.value, count) }
             }
-            try node.task.collector.send(
-                topic: topic, partition: partition, key: keyBytes, value: valueBytes,
-                timestamp: record.timestamp, headers: record.headers)
+            try node.withTask { task in
+                try task.collector.send(
+                    topic: topic, partition: partition, key: keyBytes, value: valueBytes,
+                    timestamp: record.timestamp, headers: record.headers)
+            }
         }
     }
 }

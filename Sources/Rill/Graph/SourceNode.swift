@@ -1,6 +1,13 @@
+/// A source node, seen from the task: takes raw records.
+@usableFromInline
+package class SourceNodeBase: AnyNode {
+    /// Deserializes `raw` and forwards it. Deserialization failures are thrown as ``DeserializationFailure``.
+    func process(_ raw: RawRecord) throws {}
+}
+
 /// Reads a record's bytes, deserializes them and forwards the typed record.
 @usableFromInline
-package final class SourceNode<K, V>: AnyNode {
+package final class SourceNode<K, V>: SourceNodeBase {
     @usableFromInline let downstream: Downstream<K, V>
 
     /// Deserializes one raw record and forwards it. Made by ``decoder(keySerde:valueSerde:timestampExtractor:)``,
@@ -19,8 +26,7 @@ package final class SourceNode<K, V>: AnyNode {
         super.init(name: name, task: context.task)
     }
 
-    /// Deserializes `raw` and forwards it. Deserialization failures are thrown as ``DeserializationFailure``.
-    func process(_ raw: RawRecord) throws {
+    override func process(_ raw: RawRecord) throws {
         try decode(self, raw)
     }
 
@@ -51,7 +57,7 @@ package final class SourceNode<K, V>: AnyNode {
                 node.task.skipInvalidTimestamp(raw, extracted: timestamp)
                 return
             }
-            node.task.advanceStreamTime(to: timestamp)
+            node.withTask { $0.advanceStreamTime(to: timestamp) }
             try node.downstream.forward(Record(key: key, value: value, timestamp: timestamp, headers: raw.headers))
         }
     }

@@ -9,9 +9,11 @@ package final class StreamTask {
     package let id: TaskID
     package let state: TaskState
     private let nodes: [AnyNode]
-    private let sources: [String: AnySourceNode]
-    /// The source of the last record's topic: consecutive records mostly share a topic.
-    private var lastSource: (topic: String, node: AnySourceNode)?
+    private let sources: [String: SourceNodeBase]
+    /// The last record's topic and its source: consecutive records mostly share a topic. Unmanaged,
+    /// as `sources` keeps it alive, so that a record costs no reference counting here.
+    @exclusivity(unchecked) private var lastTopic: String?
+    @exclusivity(unchecked) private var lastSource: Unmanaged<SourceNodeBase>?
     /// The topics this task reads (resolved names).
     package let inputTopics: [String]
     private var closed = false
@@ -54,7 +56,7 @@ package final class StreamTask {
         }
         var built: [String: AnyNode] = [:]
         var ordered: [AnyNode] = []
-        var sources: [String: AnySourceNode] = [:]
+        var sources: [String: SourceNodeBase] = [:]
         var inputTopics: [String] = []
         for name in names.reversed() {
             guard let definition = topology.node(named: name) else { continue }
@@ -63,7 +65,7 @@ package final class StreamTask {
                 return node
             }
             let node = try definition.make(NodeContext(task: state, children: children))
-            if case .source(let topics) = definition.kind, let source = node as? AnySourceNode {
+            if case .source(let topics) = definition.kind, let source = node as? SourceNodeBase {
                 for topic in topics {
                     let resolved = state.resolveTopic(topic)
                     sources[resolved] = source
@@ -235,21 +237,22 @@ package final class StreamTask {
 
     /// Processes one input record to completion, applying the configured handlers to failures.
     package func process(_ raw: RawRecord) throws {
-        let source: AnySourceNode
-        if let last = lastSource, last.topic == raw.topic {
-            source = last.node
+        let source: Unmanaged<SourceNodeBase>
+        if let last = lastSource, lastTopic == raw.topic {
+            source = last
         } else {
             guard let found = sources[raw.topic] else {
                 throw StreamsError.other("task \(id) does not read topic '\(raw.topic)'")
             }
-            lastSource = (raw.topic, found)
-            source = found
+            source = Unmanaged.passUnretained(found)
+            lastTopic = raw.topic
+            lastSource = source
         }
         state.recordMetadata = raw.metadata
         state.metrics.processedRecords += 1
         defer { state.recordMetadata = nil }
         do {
-            try source.process(raw)
+            try source._withUnsafeGuaranteedRef { try $0.process(raw) }
         } catch let failure as DeserializationFailure {
             try handle(failure.error, of: raw, with: state.config.deserializationExceptionHandler)
         } catch let error as TopologyError {
@@ -337,9 +340,3 @@ package final class StreamTask {
     }
 }
 
-/// A source node, seen from the task: takes raw records.
-protocol AnySourceNode: AnyObject {
-    func process(_ raw: RawRecord) throws
-}
-
-extension SourceNode: AnySourceNode {}

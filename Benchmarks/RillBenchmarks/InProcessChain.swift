@@ -15,13 +15,16 @@ enum InProcessChain {
     static func runRill(_ inputs: [RawRecord]) throws -> Result {
         let collector = ChainWorkload.CountingCollector()
         let task = try ChainWorkload.task(collector: collector)
+        var records = inputs
+        ChainWorkload.ensureUnique(&records)
         let allocationsBefore = rill_malloc_count()
         let start = DispatchTime.now()
-        for raw in inputs { try task.process(raw) }
+        try ChainWorkload.lend(&records) { try task.process($0) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         return Result(seconds: seconds, allocations: rill_malloc_count() - allocationsBefore, output: collector.records)
     }
 
+    @inline(never)  // a frame of its own, for callgrind's --toggle-collect (Benchmarks/chain-instructions.sh)
     static func runHandWritten(_ inputs: [RawRecord]) throws -> Result {
         let collector = ChainWorkload.CountingCollector()
         let allocationsBefore = rill_malloc_count()

@@ -248,9 +248,9 @@ package final class StreamTask {
             lastTopic = raw.topic
             lastSource = source
         }
-        state.recordMetadata = raw.metadata
+        state.beginRecord(raw)
         state.metrics.processedRecords += 1
-        defer { state.recordMetadata = nil }
+        defer { state.endRecord() }
         do {
             try source._withUnsafeGuaranteedRef { try $0.process(raw) }
         } catch let failure as DeserializationFailure {

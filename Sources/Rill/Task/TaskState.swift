@@ -25,7 +25,15 @@ package final class TaskState {
     let internalTopics: Set<String>
 
     /// Where the record being processed came from; `nil` in punctuators.
-    @exclusivity(unchecked) @usableFromInline package var recordMetadata: RecordMetadata?
+    @usableFromInline package var recordMetadata: RecordMetadata? {
+        processingRecord ? RecordMetadata(topic: recordTopic, partition: recordPartition, offset: recordOffset) : nil
+    }
+    /// What ``recordMetadata`` is made of, set by ``beginRecord(_:)``: plain stores per record, and
+    /// the topic only when it changes, so that no reference counting is done for it per record.
+    @exclusivity(unchecked) private var processingRecord = false
+    @exclusivity(unchecked) private var recordTopic = ""
+    @exclusivity(unchecked) private var recordPartition: Int32 = 0
+    @exclusivity(unchecked) private var recordOffset: Int64 = 0
     /// The largest record timestamp processed (-1 before any).
     @exclusivity(unchecked) @usableFromInline package var streamTime: Int64 = -1
     /// Set by a processor that asks for a commit.
@@ -65,6 +73,18 @@ package final class TaskState {
     /// The topic name used on the brokers: internal topics get `<applicationID>-` in front.
     func resolveTopic(_ name: String) -> String {
         internalTopics.contains(name) ? "\(applicationID)-\(name)" : name
+    }
+
+    /// Marks `raw` as the record being processed, until ``endRecord()``.
+    func beginRecord(_ raw: RawRecord) {
+        if recordTopic != raw.topic { recordTopic = raw.topic }
+        recordPartition = raw.partition
+        recordOffset = raw.offset
+        processingRecord = true
+    }
+
+    func endRecord() {
+        processingRecord = false
     }
 
     @inlinable

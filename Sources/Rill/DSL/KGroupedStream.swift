@@ -136,9 +136,11 @@ final class AggregateNode<K, V, VA>: TableNode<K, V, K, VA, TypedKeyValueStore<K
 /// bytes (through its cache and changelog), their codec, and the forwarder of its changes.
 @usableFromInline
 class AggregationState<KStored, VA, KOut> {
-    @usableFromInline var store: (any BytesKeyValueStore)!
-    @usableFromInline var codec: StoreCodec<KStored, ValueAndTimestamp<VA>>!
-    @usableFromInline var forwarder: ChangeForwarder<KOut, VA>!
+    // Set once when the node initializes, then read per record by the task's thread alone: no
+    // runtime exclusivity checks.
+    @exclusivity(unchecked) @usableFromInline var store: (any BytesKeyValueStore)!
+    @exclusivity(unchecked) @usableFromInline var codec: StoreCodec<KStored, ValueAndTimestamp<VA>>!
+    @exclusivity(unchecked) @usableFromInline var forwarder: ChangeForwarder<KOut, VA>!
 
     @usableFromInline init() {}
 

@@ -198,11 +198,20 @@ struct InMemoryKeyValueSupplier: KeyValueBytesStoreSupplier {
 }
 
 /// Serializes a typed store's keys and values, naming the store in every error.
+///
+/// A class, so that the per-record paths that take it from their node retain one reference
+/// instead of copying the store name and both serdes' closures.
 @usableFromInline
-struct StoreCodec<K, V> {
+final class StoreCodec<K, V> {
     @usableFromInline let store: String
     @usableFromInline let keySerde: Serde<K>
     @usableFromInline let valueSerde: Serde<V>
+
+    init(store: String, keySerde: Serde<K>, valueSerde: Serde<V>) {
+        self.store = store
+        self.keySerde = keySerde
+        self.valueSerde = valueSerde
+    }
 
     @inlinable
     func keyBytes(_ key: K) throws -> [UInt8] {

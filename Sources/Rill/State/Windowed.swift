@@ -112,10 +112,12 @@ enum WindowKeyLayout {
 
     @usableFromInline
     static func storeKey(_ key: [UInt8], start: Int64, sequence: Int32) -> [UInt8] {
-        var bytes = key
-        bytes.reserveCapacity(key.count + suffix)
-        appendBigEndian(start, to: &bytes)
-        appendBigEndian(sequence, to: &bytes)
+        var bytes = [UInt8](repeating: 0, count: key.count + suffix)
+        bytes.withUnsafeMutableBytes { raw in
+            raw.copyBytes(from: key)
+            raw.storeBytes(of: start.bigEndian, toByteOffset: key.count, as: Int64.self)
+            raw.storeBytes(of: sequence.bigEndian, toByteOffset: key.count + 8, as: Int32.self)
+        }
         return bytes
     }
 
@@ -135,10 +137,12 @@ enum SessionKeyLayout {
     static let suffix = 16
 
     static func storeKey(_ key: [UInt8], _ window: Window) -> [UInt8] {
-        var bytes = key
-        bytes.reserveCapacity(key.count + suffix)
-        appendBigEndian(window.end, to: &bytes)
-        appendBigEndian(window.start, to: &bytes)
+        var bytes = [UInt8](repeating: 0, count: key.count + suffix)
+        bytes.withUnsafeMutableBytes { raw in
+            raw.copyBytes(from: key)
+            raw.storeBytes(of: window.end.bigEndian, toByteOffset: key.count, as: Int64.self)
+            raw.storeBytes(of: window.start.bigEndian, toByteOffset: key.count + 8, as: Int64.self)
+        }
         return bytes
     }
 

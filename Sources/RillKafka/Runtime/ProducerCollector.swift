@@ -10,7 +10,10 @@ final class ProducerCollector: RecordCollector {
     private let handling: ErrorHandling
     private let logger: Logger
     private var partitionCounts: [String: Int32] = [:]
-    private var lastTopic: KafkaProducer.Topic?
+    /// The handles of the topics written lately: a thread writes a few (its sinks and changelogs,
+    /// often in turn), and the producer's own lookup takes a lock and hashes the name. Only the
+    /// collector's thread uses it, so it skips the runtime's exclusivity checks.
+    @exclusivity(unchecked) private var recentTopics: [KafkaProducer.Topic] = []
     /// Records the handler dropped or sent to its dead-letter topic.
     private(set) var dropped: Int64 = 0
     private(set) var deadLettered: Int64 = 0
@@ -23,14 +26,7 @@ final class ProducerCollector: RecordCollector {
 
     func send(topic: String, partition: Int32?, key: [UInt8]?, value: [UInt8]?, timestamp: Int64, headers: Headers) throws {
         do {
-            // A sink writes one topic: keep its handle rather than look it up per record.
-            let target: KafkaProducer.Topic
-            if let last = lastTopic, last.name == topic {
-                target = last
-            } else {
-                target = try producer.topic(topic)
-                lastTopic = target
-            }
+            let target = try resolve(topic)
             try producer.send(
                 to: target, partition: partition, key: key, value: value, timestamp: timestamp, headers: headers)
         } catch let error as KafkaError {
@@ -40,6 +36,17 @@ final class ProducerCollector: RecordCollector {
             try handle([KafkaProducer.DeliveryFailure(record: record, error: error)])
         }
     }
+
+    /// The handle of `topic`, from the recent topics when it is one.
+    private func resolve(_ topic: String) throws -> KafkaProducer.Topic {
+        for known in recentTopics where known.name == topic { return known }
+        let made = try producer.topic(topic)
+        if recentTopics.count == Self.recentTopicLimit { recentTopics.removeFirst() }
+        recentTopics.append(made)
+        return made
+    }
+
+    private static let recentTopicLimit = 8
 
     func partitionCount(topic: String) throws -> Int32 {
         if let known = partitionCounts[topic] { return known }

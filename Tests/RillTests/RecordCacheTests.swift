@@ -97,6 +97,61 @@ final class RecordCacheTests: XCTestCase {
         XCTAssertGreaterThan(rangesWithLongerKeys, 3)
     }
 
+    func testAKeyTheListenerWritesAgainAndANestedEvictionDropsIsCountedOnce() throws {
+        let inner = InMemoryKeyValueStore(name: "s")
+        // Room for one entry of a 2-byte key and a 1-byte value (64 bytes of overhead each).
+        let cache = RecordCache(maxBytes: 64 + 2 + 1)
+        let store = CachingBytesStore(inner, cache: cache, timestamp: { 0 })
+        var rewritten = false
+        store.flushListener = { key, _, _, _ in
+            // Key 1's first write-through writes it again with a value too big for the cache alone:
+            // the nested eviction writes key 2 through, then the new key 1 too.
+            guard key == [1, 0], !rewritten else { return }
+            rewritten = true
+            try store.put(key, [UInt8](repeating: 7, count: 100))
+        }
+        try store.put([1, 0], [1])
+        try store.put([2, 0], [2])
+        XCTAssertEqual(cache.sizeBytes, 0, "every entry was evicted, and each size subtracted once")
+        XCTAssertNil(try store.get([3, 0]))
+        XCTAssertEqual(try inner.get([1, 0]), [UInt8](repeating: 7, count: 100))
+        XCTAssertEqual(try inner.get([2, 0]), [2])
+        // The cache holds entries again once it has room.
+        try store.put([3, 0], [3])
+        XCTAssertEqual(cache.sizeBytes, 64 + 2 + 1)
+        XCTAssertEqual(try store.get([3, 0]), [3])
+    }
+
+    func testAFlushWritesThroughEveryEntryWrittenByItsListenerWhileEvictionsCompactTheOrder() throws {
+        let inner = InMemoryKeyValueStore(name: "s")
+        // Room for 2,000 entries of a 4-byte key and a 1-byte value.
+        let cache = RecordCache(maxBytes: 2_000 * (64 + 4 + 1))
+        let store = CachingBytesStore(inner, cache: cache, timestamp: { 0 })
+        func key(_ n: Int) -> [UInt8] { withUnsafeBytes(of: UInt32(n).bigEndian) { Array($0) } }
+        var listening = false
+        var written = 0
+        // During the last flush, each of the first 2,500 write-throughs writes a new key, which
+        // evicts the eldest (clean) entry: after enough evictions the cache would compact its order
+        // of keys, which the flush is walking.
+        store.flushListener = { _, _, _, _ in
+            guard listening, written < 2_500 else { return }
+            written += 1
+            try store.put(key(10_000 + written), [2])
+        }
+        for n in 0..<2_000 { try store.put(key(n), [1]) }
+        try store.flushCache()
+        for n in 5_000..<5_500 { try store.put(key(n), [1]) }  // evicts 500 clean entries
+        listening = true
+        try store.flushCache()
+        // Every entry still cached was written through: the store holds what the cache does.
+        var unflushed: [Int] = []
+        for n in Array(5_000..<5_500) + Array(10_001...(10_000 + written)) {
+            if try store.get(key(n)) != inner.get(key(n)) { unflushed.append(n) }
+        }
+        XCTAssertEqual(written, 2_500)
+        XCTAssertEqual(unflushed, [])
+    }
+
     func testAKeyTheListenerWritesAgainStaysCachedAndKnowsWhatTheStoreHolds() throws {
         let inner = InMemoryKeyValueStore(name: "s")
         // Room for three entries of a 2-byte key and a 1-byte value (64 bytes of overhead each).

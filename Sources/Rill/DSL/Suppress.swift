@@ -165,6 +165,8 @@ final class SuppressNode<K, V>: InputNode<K, Change<V>> {
     let durationMs: Int64
     let keySerde: Serde<K>
     let valueSerde: Serde<V>
+    /// The buffer's key serialization, naming the store in its errors.
+    private let codec: StoreCodec<K, V>
     private var store: TypedKeyValueStore<[UInt8], [UInt8]>!
     private var entries: [[UInt8]: Entry] = [:]
     /// Entries by time, then key bytes, as Kafka Streams' buffer orders them (stale ones, replaced
@@ -189,6 +191,7 @@ final class SuppressNode<K, V>: InputNode<K, Change<V>> {
         self.durationMs = durationMs
         self.keySerde = keySerde
         self.valueSerde = valueSerde
+        codec = StoreCodec(store: storeName, keySerde: keySerde, valueSerde: valueSerde)
         super.init(name: name, task: context.task)
     }
 
@@ -239,7 +242,7 @@ final class SuppressNode<K, V>: InputNode<K, Change<V>> {
         case .windowCloses: time = (record.key as? any WindowedKey)?.windowEnd ?? record.timestamp
         case .timeLimit: time = record.timestamp
         }
-        let keyBytes = try StoreCodec(store: storeName, keySerde: keySerde, valueSerde: valueSerde).keyBytes(record.key)
+        let keyBytes = try codec.keyBytes(record.key)
         let valueBytes = try record.value.newValue.map { try valueSerde.serialize($0) ?? [] }
         var stored: [UInt8] = []
         stored.reserveCapacity(17 + (valueBytes?.count ?? 0))

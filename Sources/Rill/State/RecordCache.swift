@@ -62,6 +62,9 @@ final class CachingBytesStore: BytesKeyValueStore {
     /// The cached keys by record key, built at the first range query of a window or session store
     /// and kept from then on: such a range reads one record key's entries, not the whole cache.
     @exclusivity(unchecked) private var byRecordKey: [CacheKey: [[UInt8]]]?
+    /// How many evictions and flushes are under way: a listener may write this store again, and
+    /// the nested eviction must not compact `order` under the outer one's positions.
+    @exclusivity(unchecked) private var writingThrough = 0
 
     /// `timestamp` gives the timestamp of the record being processed.
     init(_ inner: any BytesKeyValueStore, cache: RecordCache, keySuffix: Int? = nil, timestamp: @escaping () -> Int64) {
@@ -115,6 +118,11 @@ final class CachingBytesStore: BytesKeyValueStore {
 
     /// Writes the least recently written entry through and drops it; `false` when the store has none.
     func evictEldest() throws -> Bool {
+        writingThrough += 1
+        defer {
+            writingThrough -= 1
+            compactOrder()
+        }
         while head < order.count {
             let (key, generation) = order[head]
             head += 1
@@ -123,19 +131,22 @@ final class CachingBytesStore: BytesKeyValueStore {
             }
             let entry = entries.values[index]
             if entry.dirty { try writeThrough(key, entry) }
-            // The listener may have written the key again: then its newer entry stays (dirty, at a
-            // later position), knowing what the store now holds.
-            if let after = entries.index(forKey: CacheKey(key)), entries.values[after].generation != generation {
-                entries.values[after].storedKnown = true
-                entries.values[after].stored = entry.value
-            } else {
-                if let after = entries.index(forKey: CacheKey(key)) { entries.remove(at: after) }
-                if byRecordKey != nil { unindex(key) }
-                let size = Self.size(key, entry.value)
-                bytes -= size
-                cache.resize(by: -size)
+            if let after = entries.index(forKey: CacheKey(key)) {
+                if entries.values[after].generation == generation {
+                    entries.remove(at: after)
+                    if byRecordKey != nil { unindex(key) }
+                    let size = Self.size(key, entry.value)
+                    bytes -= size
+                    cache.resize(by: -size)
+                } else {
+                    // The listener wrote the key again: its newer entry stays (dirty, at a later
+                    // position), knowing what the store now holds.
+                    entries.values[after].storedKnown = true
+                    entries.values[after].stored = entry.value
+                }
             }
-            compactOrder()
+            // Else the listener wrote the key again and a nested eviction dropped that newer entry,
+            // whose put and eviction have already accounted for its size.
             return true
         }
         return false
@@ -149,7 +160,7 @@ final class CachingBytesStore: BytesKeyValueStore {
     }
 
     private func compactOrder() {
-        if head > 1024 && head * 2 > order.count {
+        if writingThrough == 0 && head > 1024 && head * 2 > order.count {
             order.removeFirst(head)
             head = 0
         }
@@ -157,6 +168,8 @@ final class CachingBytesStore: BytesKeyValueStore {
 
     /// Writes every dirty entry through, oldest first; entries stay cached, clean.
     func flushCache() throws {
+        writingThrough += 1
+        defer { writingThrough -= 1 }
         var position = head
         while position < order.count {
             let (key, generation) = order[position]

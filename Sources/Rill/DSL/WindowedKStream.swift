@@ -255,7 +255,7 @@ final class TimeWindowAggregation<K, V, VA>: AggregationState<K, VA, Windowed<K>
             process: { aggregation, node, record in
                 guard !node.skipsNull(record) else { return }
                 let windows = aggregation.windows
-                let closeTime = node.task.streamTime - windows.graceMs
+                let closeTime = node.withTask { $0.streamTime } - windows.graceMs
                 let codec = aggregation.codec!
                 let forwarder = aggregation.forwarder!
                 // The key's bytes once per record, its store key once per window (read, then written).

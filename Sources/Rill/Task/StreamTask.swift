@@ -10,9 +10,9 @@ package final class StreamTask {
     package let state: TaskState
     private let nodes: [AnyNode]
     private let sources: [String: SourceNodeBase]
-    /// The last record's topic and its source: consecutive records mostly share a topic. Unmanaged,
-    /// as `sources` keeps it alive, so that a record costs no reference counting here.
-    @exclusivity(unchecked) private var lastTopic: String?
+    /// The source of the last record's topic (`state.recordTopic`): consecutive records mostly
+    /// share a topic. Unmanaged, as `sources` keeps it alive, so that a record costs no reference
+    /// counting here.
     @exclusivity(unchecked) private var lastSource: Unmanaged<SourceNodeBase>?
     /// The topics this task reads (resolved names).
     package let inputTopics: [String]
@@ -238,17 +238,16 @@ package final class StreamTask {
     /// Processes one input record to completion, applying the configured handlers to failures.
     package func process(_ raw: RawRecord) throws {
         let source: Unmanaged<SourceNodeBase>
-        if let last = lastSource, lastTopic == raw.topic {
+        if let last = lastSource, state.recordTopic == raw.topic {
             source = last
         } else {
             guard let found = sources[raw.topic] else {
                 throw StreamsError.other("task \(id) does not read topic '\(raw.topic)'")
             }
             source = Unmanaged.passUnretained(found)
-            lastTopic = raw.topic
             lastSource = source
         }
-        state.beginRecord(raw)
+        state.beginRecord(raw)  // sets state.recordTopic to the source's topic
         state.metrics.processedRecords += 1
         defer { state.endRecord() }
         do {

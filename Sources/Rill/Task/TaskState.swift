@@ -31,7 +31,8 @@ package final class TaskState {
     /// What ``recordMetadata`` is made of, set by ``beginRecord(_:)``: plain stores per record, and
     /// the topic only when it changes, so that no reference counting is done for it per record.
     @exclusivity(unchecked) private var processingRecord = false
-    @exclusivity(unchecked) private var recordTopic = ""
+    /// The topic of the record being processed, or of the last one.
+    @exclusivity(unchecked) private(set) var recordTopic = ""
     @exclusivity(unchecked) private var recordPartition: Int32 = 0
     @exclusivity(unchecked) private var recordOffset: Int64 = 0
     /// The largest record timestamp processed (-1 before any).

@@ -51,16 +51,9 @@ enum MemoryBenchmark {
     static func child(servers: String, count: Int) throws {
         let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("rill-rss-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: stateDir) }
-        let builder = StreamsBuilder()
-        builder.stream("rss-in", Consumed(.bytes, .bytes))
-            .groupByKey()
-            .windowedBy(try TimeWindows.ofSizeWithNoGrace(.seconds(60)))
-            .count(materialized: .as("rss-counts"))
-            .toStream()
-            .to("rss-out", Produced(.timeWindowed(.bytes, windowSize: 60_000), Serde<Int64>.int64.optional))
         var config = StreamsConfig(applicationID: "bench-rss", bootstrapServers: servers)
         config.stateDir = stateDir
-        let streams = try KafkaStreams(try builder.build(), config: config, logger: Logger(label: "bench"))
+        let streams = try KafkaStreams(try StateBenchmarks.windowedCount(input: "rss-in", store: "rss-counts", output: "rss-out"), config: config, logger: Logger(label: "bench"))
         try streams.start()
         while streams.metrics.processed < Int64(count) {
             precondition(streams.state != .error, "the topology failed: \(String(describing: streams.failure))")

@@ -134,18 +134,23 @@ enum StateBenchmarks {
     static func windowedCountRate(_ servers: String, count: Int, app: String, output: String, threads: Int) throws -> Double {
         let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("rill-bench-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: stateDir) }
-        let builder = StreamsBuilder()
-        builder.stream("bench-in", Consumed(.bytes, .bytes))
-            .groupByKey()
-            .windowedBy(try TimeWindows.ofSizeWithNoGrace(.seconds(60)))
-            .count(materialized: .as("bench-counts"))
-            .toStream()
-            .to(output, Produced(.timeWindowed(.bytes, windowSize: 60_000), Serde<Int64>.int64.optional))
         var config = StreamsConfig(applicationID: app, bootstrapServers: servers)
         config.stateDir = stateDir
         config.numStreamThreads = threads
         config["consumer.session.timeout.ms"] = "6000"
-        return try measure(try KafkaStreams(try builder.build(), config: config, logger: Logger(label: "bench")), count: count)
+        return try measure(try KafkaStreams(try windowedCount(output: output), config: config, logger: Logger(label: "bench")), count: count)
+    }
+
+    /// Counts `input` per key in 1-minute tumbling windows into the RocksDB store `store`, to `output`.
+    static func windowedCount(input: String = "bench-in", store: String = "bench-counts", output: String) throws -> Topology {
+        let builder = StreamsBuilder()
+        builder.stream(input, Consumed(.bytes, .bytes))
+            .groupByKey()
+            .windowedBy(try TimeWindows.ofSizeWithNoGrace(.seconds(60)))
+            .count(materialized: .as(store))
+            .toStream()
+            .to(output, Produced(.timeWindowed(.bytes, windowSize: 60_000), Serde<Int64>.int64.optional))
+        return try builder.build()
     }
 
     /// The windowed count with two stream threads against one, in the same process run (the

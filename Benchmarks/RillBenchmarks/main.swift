@@ -29,6 +29,7 @@ let groups: [(flag: String, run: (inout Report) throws -> Void)] = [
     ("--restore-only", { try StateBenchmarks.restore(count: count, report: &$0) }),
     ("--threads-only", { try StateBenchmarks.threadScaling(count: count, report: &$0) }),
     ("--profile-windowed", { try StateBenchmarks.windowedCount(count: count, report: &$0) }),
+    ("--profile-windowed-in-process", { _ in try WindowedInProcess.run(count: count) }),
     ("--profile-rill", { _ in try BrokerBenchmarks.profileRill(count: count) }),
 ]
 if let group = groups.first(where: { arguments.contains($0.flag) }) {

@@ -22,16 +22,12 @@ extension Serde {
         .nonNull(
             "ValueAndTimestamp<\(Inner.self)>",
             serialize: { pair in
-                // One allocation for the result: the timestamp, then the value's bytes. (Not
-                // `Array(unsafeUninitializedCapacity:)`, which allocates through unspecialized
-                // generic code: about 700 instructions a call.)
+                // One allocation for the result: the timestamp, then the value's bytes.
                 let value = try inner.serialize(pair.value) ?? []
-                var bytes = [UInt8](repeating: 0, count: 8 + value.count)
-                bytes.withUnsafeMutableBytes { raw in
+                return makeBytes(count: 8 + value.count) { raw in
                     raw.storeBytes(of: pair.timestamp.bigEndian, as: Int64.self)
                     UnsafeMutableRawBufferPointer(rebasing: raw[8...]).copyBytes(from: value)
                 }
-                return bytes
             },
             deserialize: { bytes in
                 guard bytes.count >= 8 else {

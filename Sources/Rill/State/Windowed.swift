@@ -112,13 +112,11 @@ enum WindowKeyLayout {
 
     @usableFromInline
     static func storeKey(_ key: [UInt8], start: Int64, sequence: Int32) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: key.count + suffix)
-        bytes.withUnsafeMutableBytes { raw in
+        makeBytes(count: key.count + suffix) { raw in
             raw.copyBytes(from: key)
             raw.storeBytes(of: start.bigEndian, toByteOffset: key.count, as: Int64.self)
             raw.storeBytes(of: sequence.bigEndian, toByteOffset: key.count + 8, as: Int32.self)
         }
-        return bytes
     }
 
     /// The window start in a store key: what segments it.
@@ -137,13 +135,11 @@ enum SessionKeyLayout {
     static let suffix = 16
 
     static func storeKey(_ key: [UInt8], _ window: Window) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: key.count + suffix)
-        bytes.withUnsafeMutableBytes { raw in
+        makeBytes(count: key.count + suffix) { raw in
             raw.copyBytes(from: key)
             raw.storeBytes(of: window.end.bigEndian, toByteOffset: key.count, as: Int64.self)
             raw.storeBytes(of: window.start.bigEndian, toByteOffset: key.count + 8, as: Int64.self)
         }
-        return bytes
     }
 
     @inline(__always)

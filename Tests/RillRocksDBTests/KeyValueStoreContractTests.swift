@@ -70,6 +70,20 @@ class InMemoryKeyValueStoreTests: XCTestCase {
         XCTAssertEqual(try store.approximateNumEntries(), 2)
     }
 
+    func testPutAllOfTheSameKeyTwiceKeepsItsLastWrite() throws {
+        let store = try makeStore("twice")
+        defer { store.close() }
+        try store.put(bytes("a"), bytes("0"))
+        // RocksDB writes a batch in key order; writes of one key keep theirs.
+        try store.putAll([
+            (bytes("b"), bytes("1")), (bytes("a"), bytes("2")), (bytes("b"), nil), (bytes("c"), bytes("3")),
+            (bytes("a"), nil), (bytes("b"), bytes("4")), (bytes("a"), bytes("5")),
+        ])
+        XCTAssertEqual(try store.get(bytes("a")), bytes("5"))
+        XCTAssertEqual(try store.get(bytes("b")), bytes("4"))
+        XCTAssertEqual(try keys(store.range(from: nil, to: nil)), ["a", "b", "c"])
+    }
+
     func testTypedStoreThroughATopology() throws {
         // The typed layer over this store kind, used by a processor through the test driver.
         let counts = Stores.keyValueStoreBuilder(supplier("counts"), keySerde: .string, valueSerde: .int64)

@@ -163,8 +163,28 @@ final class SegmentedBytesStore: BytesKeyValueStore {
         try segment(for: id, create: value != nil)?.put(key, value)
     }
 
+    /// Writes the entries of each segment in one batch, leaving what ``put`` of each in turn leaves:
+    /// an entry whose segment had expired when its turn came is skipped, one whose segment a later
+    /// entry expires is not written at all, and deletes make no segment.
     func putAll(_ entries: [(key: [UInt8], value: [UInt8]?)]) throws {
-        for entry in entries { try put(entry.key, entry.value) }
+        guard entries.count > 1 else { return try entries.first.map { try put($0.key, $0.value) } ?? () }
+        var bySegment: [Int64: [(key: [UInt8], value: [UInt8]?)]] = [:]
+        for entry in entries {
+            try checkKey(entry.key)
+            let keyTime = time(entry.key)
+            observedStreamTime = max(observedStreamTime, keyTime)
+            let id = segmentID(keyTime)
+            guard id >= minimumLiveSegment else {
+                expiredWrites += 1
+                continue
+            }
+            bySegment[id, default: []].append(entry)
+        }
+        dropExpiredSegments()
+        let minimum = minimumLiveSegment
+        for (id, writes) in bySegment.sorted(by: { $0.key < $1.key }) where id >= minimum {
+            try segment(for: id, create: writes.contains { $0.value != nil })?.putAll(writes)
+        }
     }
 
     /// Entries with `from <= key <= to`, from the segments whose times the bounds' times span.

@@ -34,7 +34,7 @@ final class SampleAppEndToEndTests: XCTestCase {
         app.executableURL = try DevBrokerProcess.builtExecutable(name)
         app.arguments = ["--bootstrap-servers", broker.bootstrapServers, "--application-id", "\(name)-e2e", "--state-dir", stateDir] + extra
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         logs.append(log)
         app.standardOutput = FileHandle.nullDevice
         app.standardError = try FileHandle(forWritingTo: log)

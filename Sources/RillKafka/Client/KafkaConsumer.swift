@@ -19,12 +19,13 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let callbacks: Callbacks
     private let logger: Logger
     private let closed = Atomic<Bool>(false)
-    private var buffer: [UnsafeMutablePointer<rd_kafka_message_t>?] = []
+    /// Only the polling thread touches it, so it skips the runtime's exclusivity checks.
+    @exclusivity(unchecked) private var buffer: [UnsafeMutablePointer<rd_kafka_message_t>?] = []
     /// Topic names by librdkafka topic handle, so a name is decoded once, not per record.
-    private var topicNames: [OpaquePointer: String] = [:]
+    @exclusivity(unchecked) private var topicNames: [OpaquePointer: String] = [:]
 
     /// The topic of the previous message: a batch comes in runs of one partition.
-    private var lastTopic: (handle: OpaquePointer, name: String)?
+    @exclusivity(unchecked) private var lastTopic: (handle: OpaquePointer, name: String)?
 
     private func topicName(_ handle: OpaquePointer) -> String {
         if let lastTopic, lastTopic.handle == handle { return lastTopic.name }
@@ -131,6 +132,15 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Throws when a partition's position was reset (the records there were lost to retention) and on
     /// fatal errors; transient errors (a broker going away) are logged and retried by librdkafka.
     public func poll(max: Int, timeoutMs: Int32) throws -> [ConsumedRecord] {
+        var records: [ConsumedRecord] = []
+        try poll(max: max, timeoutMs: timeoutMs) { records.append($0) }
+        return records
+    }
+
+    /// As ``poll(max:timeoutMs:)``, handing each record to `take` as it is read, to keep: a runtime
+    /// that moves records into its own queues copies none of them. Returns how many were read.
+    @discardableResult
+    public func poll(max: Int, timeoutMs: Int32, _ take: (__owned ConsumedRecord) throws -> Void) throws -> Int {
         if buffer.count < max { buffer = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: max) }
         // librdkafka's batch consume waits out its whole timeout unless the batch fills, so take
         // what is there at once; when nothing is, wait for the first message alone, then the rest.
@@ -143,13 +153,13 @@ public final class KafkaConsumer: @unchecked Sendable {
                 max > 1 ? rd_kafka_consume_batch_queue(queue, 0, pointer.baseAddress! + 1, max - 1) : 0
             })
         }
-        guard count > 0 else { return [] }
-        var records: [ConsumedRecord] = []
-        records.reserveCapacity(count)
+        guard count > 0 else { return 0 }
+        var taken = 0
         var failure: KafkaError?
+        // Every message is destroyed, even after `take` throws.
+        defer { for index in 0..<count { if let message = buffer[index] { rd_kafka_message_destroy(message) } } }
         for index in 0..<count {
             guard let message = buffer[index] else { continue }
-            defer { rd_kafka_message_destroy(message) }
             let m = message.pointee
             if m.err != RD_KAFKA_RESP_ERR_NO_ERROR {
                 if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
@@ -167,17 +177,18 @@ public final class KafkaConsumer: @unchecked Sendable {
             }
             var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
             let timestamp = rd_kafka_message_timestamp(message, &timestampType)
-            records.append(
+            try take(
                 ConsumedRecord(
                     topic: m.rkt.map(topicName) ?? "", partition: m.partition, offset: m.offset,
                     timestamp: timestamp,
                     key: m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) },
                     value: m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) },
                     headers: RawRecord.headers(of: message)))
+            taken += 1
         }
         if let failure { throw failure }
-        if !records.isEmpty { callbacks.brokersDown.withLock { $0 = nil } }
-        return records
+        if taken > 0 { callbacks.brokersDown.withLock { $0 = nil } }
+        return taken
     }
 
     /// Since when librdkafka has reported every broker down, or nil while brokers answer (as

@@ -43,7 +43,7 @@ struct PartitionGroup {
         buffered = 0
     }
 
-    mutating func append(_ record: RawRecord, to queue: PartitionQueue) {
+    mutating func append(_ record: __owned RawRecord, to queue: PartitionQueue) {
         queue.append(record)
         buffered += 1
     }
@@ -89,11 +89,13 @@ struct PartitionGroup {
 final class PartitionQueue {
     let partition: TopicPartition
     /// Taken records are nil: taking moves a record out without copying it.
-    private var records: [RawRecord?] = []
-    private var head = 0
+    ///
+    /// Only its stream thread touches a queue, so its fields skip the runtime's exclusivity checks.
+    @exclusivity(unchecked) private var records: [RawRecord?] = []
+    @exclusivity(unchecked) private var head = 0
     /// Last processed offset + 1: what a commit stores.
-    var processedOffset: Int64?
-    var committedOffset: Int64?
+    @exclusivity(unchecked) var processedOffset: Int64?
+    @exclusivity(unchecked) var committedOffset: Int64?
 
     init(partition: TopicPartition) { self.partition = partition }
 
@@ -101,16 +103,16 @@ final class PartitionQueue {
     var headTimestamp: Int64? { head < records.count ? records[head]?.timestamp : nil }
 
     /// The offset after the last record fetched into the queue since the last seek.
-    private(set) var fetchedOffset: Int64?
+    @exclusivity(unchecked) private(set) var fetchedOffset: Int64?
     /// Since when the queue has been empty while its task had records of other partitions to process.
-    var emptySince: ContinuousClock.Instant?
+    @exclusivity(unchecked) var emptySince: ContinuousClock.Instant?
 
     /// Where the consumer reads this partition next: after what was fetched, processed or committed.
     var nextFetchOffset: Int64? { fetchedOffset ?? processedOffset ?? committedOffset }
 
-    func append(_ record: RawRecord) {
-        records.append(record)
+    func append(_ record: __owned RawRecord) {
         fetchedOffset = record.offset + 1
+        records.append(record)
         emptySince = nil
     }
 

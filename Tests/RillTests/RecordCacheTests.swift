@@ -108,6 +108,31 @@ final class RecordCacheTests: XCTestCase {
         XCTAssertEqual(told, [1, 2, 3, 4, 5, 6])
     }
 
+    func testAKeyALaterBatchWroteThroughIsNotToldAgainWithItsOlderValue() throws {
+        let inner = InMemoryKeyValueStore(name: "s")
+        // Room for two entries of a 2-byte key and a 1-byte value (64 bytes of overhead each).
+        let cache = RecordCache(maxBytes: 2 * (64 + 2 + 1))
+        let store = CachingBytesStore(inner, cache: cache, timestamp: { 0 })
+        var told: [String] = []
+        var rewrote = false
+        store.flushListener = { key, new, old, _ in
+            told.append("\(key[0]): \(old.map { "\($0[0])" } ?? "nil") -> \(new.map { "\($0[0])" } ?? "nil")")
+            // Told about key 1, the listener writes key 2 again, then a big key 4: the eviction that
+            // follows writes the new key 2 through in a batch of its own, before the first batch has
+            // told the listener about the old key 2.
+            guard key == [1, 0], !rewrote else { return }
+            rewrote = true
+            try store.put([2, 0], [20])
+            try store.put([4, 0], [UInt8](repeating: 40, count: 100))
+        }
+        try store.put([1, 0], [1])
+        try store.put([2, 0], [2])
+        try store.put([3, 0], [3])
+        XCTAssertEqual(told, ["1: nil -> 1", "2: 2 -> 20", "4: nil -> 40", "3: nil -> 3"])
+        XCTAssertEqual(try inner.get([2, 0]), [20])
+        XCTAssertEqual(try store.get([2, 0]), [20])
+    }
+
     func testManyKeysOfManyLengthsChurningThroughASmallCacheReadBackAsWritten() throws {
         var random = SeededGenerator(seed: 10)
         // Room for about 300 of 4,000 keys, 0 to 24 bytes long: most writes evict, and the hash

@@ -23,6 +23,11 @@ final class CachingBytesStore: BytesKeyValueStore {
     @exclusivity(unchecked) private var lastHash = 0
     @exclusivity(unchecked) private var lastSlot: Int?
     @exclusivity(unchecked) private var lastStored: [UInt8]?
+    /// How many batches are telling the listener (which may write this store again, and so write
+    /// another batch through), and which nested batch (by serial number) last wrote each key.
+    @exclusivity(unchecked) private var writingThrough = 0
+    @exclusivity(unchecked) private var batches = 0
+    @exclusivity(unchecked) private var writtenByNestedBatches: [[UInt8]: Int] = [:]
     /// Told about every entry written through; set by the DSL processor that owns the store.
     var flushListener: CacheFlushListener?
     /// For a window or session store, the length of its keys' time suffix: what comes before it is
@@ -146,7 +151,21 @@ final class CachingBytesStore: BytesKeyValueStore {
         old.reserveCapacity(batch.count)
         for index in batch.indices { old.append(try told[index].old ?? inner.get(batch[index].key)) }
         try inner.putAll(batch)
+        batches += 1
+        let serial = batches
+        writingThrough += 1
+        defer {
+            writingThrough -= 1
+            if writingThrough == 0 { writtenByNestedBatches = [:] }
+        }
+        if writingThrough > 1 { for entry in batch { writtenByNestedBatches[entry.key] = serial } }
         for index in batch.indices {
+            // The listener wrote this key again and a batch nested in this one has already written
+            // it through and told the listener: the newer value stands, and telling this one now
+            // would put the key's updates out of order downstream.
+            if !writtenByNestedBatches.isEmpty, let nested = writtenByNestedBatches[batch[index].key], nested > serial {
+                continue
+            }
             try flushListener(batch[index].key, batch[index].value, old[index], told[index].timestamp)
         }
     }

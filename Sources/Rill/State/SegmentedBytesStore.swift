@@ -168,9 +168,9 @@ final class SegmentedBytesStore: BytesKeyValueStore {
     /// entry expires is not written at all, and deletes make no segment.
     func putAll(_ entries: [(key: [UInt8], value: [UInt8]?)]) throws {
         guard entries.count > 1 else { return try entries.first.map { try put($0.key, $0.value) } ?? () }
+        for entry in entries { try checkKey(entry.key) }
         var bySegment: [Int64: [(key: [UInt8], value: [UInt8]?)]] = [:]
         for entry in entries {
-            try checkKey(entry.key)
             let keyTime = time(entry.key)
             observedStreamTime = max(observedStreamTime, keyTime)
             let id = segmentID(keyTime)

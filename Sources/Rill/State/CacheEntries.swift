@@ -25,13 +25,13 @@ struct CacheEntries {
     private var freeSlots: [Int32] = []
     /// Slot numbers by hash, `-1` where empty; linear probing, at most half full.
     private var buckets = [Int32](repeating: -1, count: 16)
-    private(set) var count = 0
-    private(set) var dirtyCount = 0
     /// Every entry, least recently written first.
     private(set) var written = SlotList()
     /// The dirty entries, least recently written first.
     private(set) var dirty = SlotList()
     private let seed: UInt64
+
+    var count: Int { slots.count - freeSlots.count }
 
     init() {
         var generator = SystemRandomNumberGenerator()
@@ -98,12 +98,8 @@ struct CacheEntries {
         var bucket = slot.hash & mask
         while buckets[bucket] >= 0 { bucket = (bucket + 1) & mask }
         buckets[bucket] = Int32(index)
-        count += 1
         written.append(index)
-        if slot.dirty {
-            dirty.append(index)
-            dirtyCount += 1
-        }
+        if slot.dirty { dirty.append(index) }
         return index
     }
 
@@ -111,12 +107,7 @@ struct CacheEntries {
     mutating func touch(_ slot: Int) {
         written.remove(slot)
         written.append(slot)
-        if slots[slot].dirty {
-            dirty.remove(slot)
-        } else {
-            slots[slot].dirty = true
-            dirtyCount += 1
-        }
+        if slots[slot].dirty { dirty.remove(slot) } else { slots[slot].dirty = true }
         dirty.append(slot)
     }
 
@@ -125,16 +116,12 @@ struct CacheEntries {
         guard slots[slot].dirty else { return }
         slots[slot].dirty = false
         dirty.remove(slot)
-        dirtyCount -= 1
     }
 
     /// Takes a slot's entry out of the cache.
     mutating func remove(_ slot: Int) -> Slot {
         written.remove(slot)
-        if slots[slot].dirty {
-            dirty.remove(slot)
-            dirtyCount -= 1
-        }
+        if slots[slot].dirty { dirty.remove(slot) }
         let mask = buckets.count - 1
         var hole = slots[slot].hash & mask
         while Int(buckets[hole]) != slot { hole = (hole + 1) & mask }
@@ -153,7 +140,6 @@ struct CacheEntries {
         var entry = Slot.free
         swap(&entry, &slots[slot])
         freeSlots.append(Int32(slot))
-        count -= 1
         return entry
     }
 

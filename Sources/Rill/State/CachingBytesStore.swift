@@ -128,29 +128,27 @@ final class CachingBytesStore: BytesKeyValueStore {
     /// in one batch, then to the listener one by one, least recently written first, each with what the
     /// inner store held before. The listener may write this store again; what it writes is dirty anew.
     private func writeDirtyEntries(evicted: CacheEntries.Slot?) throws {
+        let listener = flushListener
         var batch: [(key: [UInt8], value: [UInt8]?)] = []
-        var told: [(old: [UInt8]??, timestamp: Int64)] = []
-        batch.reserveCapacity(entries.dirtyCount + 1)
-        told.reserveCapacity(entries.dirtyCount + 1)
-        if let evicted {
-            batch.append((evicted.key, evicted.value))
-            told.append((evicted.storedKnown ? .some(evicted.stored) : nil, evicted.timestamp))
+        /// Per entry of `batch`: what the inner store held (read before the batch overwrites it, when
+        /// the cache does not know it and a listener is told), and the timestamp of its last write.
+        var told: [(old: [UInt8]?, timestamp: Int64)] = []
+        func add(_ entry: CacheEntries.Slot) throws {
+            batch.append((entry.key, entry.value))
+            let old = listener == nil ? nil : entry.storedKnown ? entry.stored : try inner.get(entry.key)
+            told.append((old, entry.timestamp))
         }
+        if let evicted { try add(evicted) }
         while entries.dirty.eldest >= 0 {
             let slot = entries.dirty.eldest
             let entry = entries.slots[slot]
             entries.clean(slot)
             entries.setStored(slot, entry.value)
-            batch.append((entry.key, entry.value))
-            told.append((entry.storedKnown ? .some(entry.stored) : nil, entry.timestamp))
+            try add(entry)
         }
         forgetLastRead()
-        guard let flushListener else { return try inner.putAll(batch) }
-        // Old values the cache does not know are read before the batch overwrites them.
-        var old: [[UInt8]?] = []
-        old.reserveCapacity(batch.count)
-        for index in batch.indices { old.append(try told[index].old ?? inner.get(batch[index].key)) }
         try inner.putAll(batch)
+        guard let listener else { return }
         batches += 1
         let serial = batches
         writingThrough += 1
@@ -166,7 +164,7 @@ final class CachingBytesStore: BytesKeyValueStore {
             if !writtenByNestedBatches.isEmpty, let nested = writtenByNestedBatches[batch[index].key], nested > serial {
                 continue
             }
-            try flushListener(batch[index].key, batch[index].value, old[index], told[index].timestamp)
+            try listener(batch[index].key, batch[index].value, told[index].old, told[index].timestamp)
         }
     }
 

@@ -19,7 +19,7 @@ public struct KStream<K, V> {
     @inlinable
     public func filter(named: Named? = nil, _ predicate: @escaping @Sendable (K, V) throws -> Bool) -> KStream<K, V> {
         stateless("KSTREAM-FILTER-", named, keySerde: keySerde, valueSerde: valueSerde) { node, record in
-            if try userCode(node, { try predicate(record.key, record.value) }) { try node.downstream.forward(record) }
+            if try userCode(node, { try predicate(record.pointee.key, record.pointee.value) }) { try node.downstream.forward(at: record) }
         }
     }
 
@@ -27,7 +27,7 @@ public struct KStream<K, V> {
     @inlinable
     public func filterNot(named: Named? = nil, _ predicate: @escaping @Sendable (K, V) throws -> Bool) -> KStream<K, V> {
         stateless("KSTREAM-FILTER-", named, keySerde: keySerde, valueSerde: valueSerde) { node, record in
-            if try !userCode(node, { try predicate(record.key, record.value) }) { try node.downstream.forward(record) }
+            if try !userCode(node, { try predicate(record.pointee.key, record.pointee.value) }) { try node.downstream.forward(at: record) }
         }
     }
 
@@ -37,9 +37,9 @@ public struct KStream<K, V> {
         -> KStream<KR, VR>
     {
         stateless("KSTREAM-MAP-", named, keySerde: nil, valueSerde: nil, keyChanging: true) { node, record in
-            let pair = try userCode(node) { try mapper(record.key, record.value) }
+            let pair = try userCode(node) { try mapper(record.pointee.key, record.pointee.value) }
             try node.downstream.forward(
-                Record(key: pair.key, value: pair.value, timestamp: record.timestamp, headers: record.headers))
+                Record(key: pair.key, value: pair.value, timestamp: record.pointee.timestamp, headers: record.pointee.headers))
         }
     }
 
@@ -47,8 +47,8 @@ public struct KStream<K, V> {
     @inlinable
     public func mapValues<VR>(named: Named? = nil, _ mapper: @escaping @Sendable (V) throws -> VR) -> KStream<K, VR> {
         stateless("KSTREAM-MAPVALUES-", named, keySerde: keySerde, valueSerde: nil) { node, record in
-            let value = try userCode(node) { try mapper(record.value) }
-            try node.downstream.forward(record.withValue(value))
+            let value = try userCode(node) { try mapper(record.pointee.value) }
+            try node.downstream.forward(record.pointee.withValue(value))
         }
     }
 
@@ -56,8 +56,8 @@ public struct KStream<K, V> {
     @inlinable
     public func mapValues<VR>(named: Named? = nil, _ mapper: @escaping @Sendable (K, V) throws -> VR) -> KStream<K, VR> {
         stateless("KSTREAM-MAPVALUES-", named, keySerde: keySerde, valueSerde: nil) { node, record in
-            let value = try userCode(node) { try mapper(record.key, record.value) }
-            try node.downstream.forward(record.withValue(value))
+            let value = try userCode(node) { try mapper(record.pointee.key, record.pointee.value) }
+            try node.downstream.forward(record.pointee.withValue(value))
         }
     }
 
@@ -67,10 +67,10 @@ public struct KStream<K, V> {
         named: Named? = nil, _ mapper: @escaping @Sendable (K, V) throws -> [KeyValue<KR, VR>]
     ) -> KStream<KR, VR> {
         stateless("KSTREAM-FLATMAP-", named, keySerde: nil, valueSerde: nil, keyChanging: true) { node, record in
-            let pairs = try userCode(node) { try mapper(record.key, record.value) }
+            let pairs = try userCode(node) { try mapper(record.pointee.key, record.pointee.value) }
             for pair in pairs {
                 try node.downstream.forward(
-                    Record(key: pair.key, value: pair.value, timestamp: record.timestamp, headers: record.headers))
+                    Record(key: pair.key, value: pair.value, timestamp: record.pointee.timestamp, headers: record.pointee.headers))
             }
         }
     }
@@ -79,8 +79,8 @@ public struct KStream<K, V> {
     @inlinable
     public func flatMapValues<VR>(named: Named? = nil, _ mapper: @escaping @Sendable (V) throws -> [VR]) -> KStream<K, VR> {
         stateless("KSTREAM-FLATMAPVALUES-", named, keySerde: keySerde, valueSerde: nil) { node, record in
-            let values = try userCode(node) { try mapper(record.value) }
-            for value in values { try node.downstream.forward(record.withValue(value)) }
+            let values = try userCode(node) { try mapper(record.pointee.value) }
+            for value in values { try node.downstream.forward(record.pointee.withValue(value)) }
         }
     }
 
@@ -90,8 +90,8 @@ public struct KStream<K, V> {
         -> KStream<K, VR>
     {
         stateless("KSTREAM-FLATMAPVALUES-", named, keySerde: keySerde, valueSerde: nil) { node, record in
-            let values = try userCode(node) { try mapper(record.key, record.value) }
-            for value in values { try node.downstream.forward(record.withValue(value)) }
+            let values = try userCode(node) { try mapper(record.pointee.key, record.pointee.value) }
+            for value in values { try node.downstream.forward(record.pointee.withValue(value)) }
         }
     }
 
@@ -99,8 +99,8 @@ public struct KStream<K, V> {
     @inlinable
     public func selectKey<KR>(named: Named? = nil, _ selector: @escaping @Sendable (K, V) throws -> KR) -> KStream<KR, V> {
         stateless("KSTREAM-KEY-SELECT-", named, keySerde: nil, valueSerde: valueSerde, keyChanging: true) { node, record in
-            let key = try userCode(node) { try selector(record.key, record.value) }
-            try node.downstream.forward(record.withKey(key))
+            let key = try userCode(node) { try selector(record.pointee.key, record.pointee.value) }
+            try node.downstream.forward(record.pointee.withKey(key))
         }
     }
 
@@ -108,8 +108,8 @@ public struct KStream<K, V> {
     @inlinable
     public func peek(named: Named? = nil, _ action: @escaping @Sendable (K, V) throws -> Void) -> KStream<K, V> {
         stateless("KSTREAM-PEEK-", named, keySerde: keySerde, valueSerde: valueSerde) { node, record in
-            try userCode(node) { try action(record.key, record.value) }
-            try node.downstream.forward(record)
+            try userCode(node) { try action(record.pointee.key, record.pointee.value) }
+            try node.downstream.forward(at: record)
         }
     }
 
@@ -117,7 +117,7 @@ public struct KStream<K, V> {
     @inlinable
     public func foreach(named: Named? = nil, _ action: @escaping @Sendable (K, V) throws -> Void) {
         _ = stateless("KSTREAM-FOREACH-", named, keySerde: keySerde, valueSerde: valueSerde) { node, record in
-            try userCode(node) { try action(record.key, record.value) }
+            try userCode(node) { try action(record.pointee.key, record.pointee.value) }
         }
     }
 
@@ -260,8 +260,8 @@ public struct KStream<K, V> {
             "KSTREAM-KEY-SELECT-", nil, keySerde: grouped.keySerde, valueSerde: grouped.valueSerde ?? valueSerde,
             keyChanging: true
         ) { (node: StatelessNode<K, V, KR, V>, record) in
-            let key = try userCode(node) { try selector(record.key, record.value) }
-            try node.downstream.forward(record.withKey(key))
+            let key = try userCode(node) { try selector(record.pointee.key, record.pointee.value) }
+            try node.downstream.forward(record.pointee.withKey(key))
         }
         return KGroupedStream(
             stream: rekeyed, name: grouped.name, keySerde: grouped.keySerde, valueSerde: grouped.valueSerde ?? valueSerde,
@@ -270,13 +270,25 @@ public struct KStream<K, V> {
 
     // MARK: - Helpers
 
-    @usableFromInline
+    /// Adds a stateless node doing `body`. Inlined into the operator, and so into user code, where
+    /// `body` becomes the node's entry in the user's specialization.
+    @inlinable
     func stateless<KR, VR>(
         _ prefix: String, _ named: Named?, keySerde: Serde<KR>?, valueSerde: Serde<VR>?, keyChanging: Bool = false,
-        body: @escaping @Sendable (StatelessNode<K, V, KR, VR>, Record<K, V>) throws -> Void
+        body: @escaping StatelessNode<K, V, KR, VR>.PointerBody
+    ) -> KStream<KR, VR> {
+        addStateless(
+            prefix, named, keySerde: keySerde, valueSerde: valueSerde, keyChanging: keyChanging,
+            entry: StatelessNode.entry(body), output: Record<KR, VR>.self)
+    }
+
+    @usableFromInline
+    func addStateless<KR, VR>(
+        _ prefix: String, _ named: Named?, keySerde: Serde<KR>?, valueSerde: Serde<VR>?, keyChanging: Bool,
+        entry: @escaping NodeEntry, output: Record<KR, VR>.Type
     ) -> KStream<KR, VR> {
         let name = builder.name(named, prefix: prefix)
-        add(name, output: Record<KR, VR>.self) { context in try StatelessNode(name: name, context: context, body: body) }
+        add(name, output: output) { context in try StatelessNode<K, V, KR, VR>(name: name, context: context, entry: entry) }
         return KStream<KR, VR>(builder: builder, name: name, keySerde: keySerde, valueSerde: valueSerde,
                                repartitionRequired: repartitionRequired || keyChanging)
     }

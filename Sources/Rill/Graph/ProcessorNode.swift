@@ -37,14 +37,37 @@ package struct NodeContext {
     let children: [AnyNode]
 }
 
+/// A node's work on one record, which it gets by address: `(the node, an UnsafePointer<Record<K, V>>)`.
+///
+/// The node's own type and its record's are cast back inside, where they are known. The type names
+/// no type parameter, so it is passed and called the same way by generic code and by code specialized
+/// in the user's module: a call needs no reabstraction thunk, and the record is not copied for it.
+@usableFromInline
+package typealias NodeEntry = @Sendable (AnyNode, UnsafeRawPointer) throws -> Void
+
 /// A node that receives `Record<K, V>`.
 @usableFromInline
 package class InputNode<K, V>: AnyNode {
     /// Whether keys or values can be null at all (their types are optional): checked once, not per record.
     @usableFromInline final let inputMayBeNull = K.self is any OptionalValue.Type || V.self is any OptionalValue.Type
 
-    /// Processes one record; subclasses override.
-    @usableFromInline func process(_ record: Record<K, V>) throws {}
+    /// All of this node's work on a record, for nodes whose work is one function made in the user's
+    /// specialization (stateless operators, sinks). A parent with this node as its only child calls
+    /// it directly (``Downstream/forward(at:)``), with the record where it lies: no virtual call into
+    /// generic code, no reabstraction thunk, no copy of the record, and a call site per parent rather
+    /// than the one indirect call in ``process(_:)`` that every such node would share.
+    @usableFromInline final let entry: NodeEntry?
+
+    init(name: String, task: TaskState, entry: NodeEntry? = nil) {
+        self.entry = entry
+        super.init(name: name, task: task)
+    }
+
+    /// Processes one record. Nodes with an ``entry`` run it; the others override this.
+    @usableFromInline func process(_ record: Record<K, V>) throws {
+        guard let entry else { return }
+        try withUnsafePointer(to: record) { try entry(self, UnsafeRawPointer($0)) }
+    }
 
     /// Whether the record has a null key or value, which stateful operators skip and count, as
     /// Kafka Streams does.
@@ -71,6 +94,10 @@ package final class Downstream<K, V> {
     /// Unmanaged, so that a call needs no retain and release around it: `children` keeps it alive
     /// for as long as this object, whose method makes the call.
     @usableFromInline let single: Unmanaged<InputNode<K, V>>?
+    /// The only child's ``InputNode/entry``, when it has one (``hasSingleEntry``); else a stand-in.
+    /// Not optional: unwrapping an optional closure copied it, retaining its context for every call.
+    @usableFromInline let singleEntry: NodeEntry
+    @usableFromInline let hasSingleEntry: Bool
 
     init(_ children: [AnyNode], parent: String) throws {
         self.children = try children.map { child in
@@ -81,14 +108,32 @@ package final class Downstream<K, V> {
             return typed
         }
         single = self.children.count == 1 ? Unmanaged.passUnretained(self.children[0]) : nil
+        let entry = self.children.count == 1 ? self.children[0].entry : nil
+        singleEntry = entry ?? { _, _ in }
+        hasSingleEntry = entry != nil
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func forward(_ record: Record<K, V>) throws {
-        if let single {
+        if hasSingleEntry {
+            try withUnsafePointer(to: record) { try forward(at: $0) }
+        } else if let single {
             try single._withUnsafeGuaranteedRef { try $0.process(record) }
         } else {
             try forwardToEach(record)
+        }
+    }
+
+    /// Forwards the record at `record`: the only child, when it has an ``InputNode/entry``, reads
+    /// it there, without a copy.
+    @inlinable @inline(__always)
+    func forward(at record: UnsafePointer<Record<K, V>>) throws {
+        if hasSingleEntry, let single {
+            try single._withUnsafeGuaranteedRef { try singleEntry($0, UnsafeRawPointer(record)) }
+        } else if let single {
+            try single._withUnsafeGuaranteedRef { try $0.process(record.pointee) }
+        } else {
+            try forwardToEach(record.pointee)
         }
     }
 

@@ -47,20 +47,33 @@ final class FixedKeyProcessorNodeAdapter<P: FixedKeyProcessor>: InputNode<P.K, P
 /// A stateless DSL operator: one function of the record and the children.
 ///
 /// The function wraps the user's code with ``userCode(_:_:)`` itself, so that errors
-/// thrown further down keep the name of the node that threw them.
+/// thrown further down keep the name of the node that threw them. It is the node's ``InputNode/entry``.
 @usableFromInline
 final class StatelessNode<KIn, VIn, KOut, VOut>: InputNode<KIn, VIn> {
-    @usableFromInline let downstream: Downstream<KOut, VOut>
-    let body: (StatelessNode, Record<KIn, VIn>) throws -> Void
+    @usableFromInline typealias Body = @Sendable (StatelessNode, Record<KIn, VIn>) throws -> Void
+    /// A body that reads the record where it lies, without copying it (so without retaining its parts).
+    @usableFromInline typealias PointerBody = @Sendable (StatelessNode, UnsafePointer<Record<KIn, VIn>>) throws -> Void
 
-    init(name: String, context: NodeContext, body: @escaping (StatelessNode, Record<KIn, VIn>) throws -> Void) throws {
-        self.body = body
+    @usableFromInline let downstream: Downstream<KOut, VOut>
+
+    /// A node whose work is `entry`, made by ``entry(_:)``.
+    init(name: String, context: NodeContext, entry: @escaping NodeEntry) throws {
         downstream = try Downstream(context.children, parent: name)
-        super.init(name: name, task: context.task)
+        super.init(name: name, task: context.task, entry: entry)
     }
 
-    override func process(_ record: Record<KIn, VIn>) throws {
-        try body(self, record)
+    /// A node whose work is `body`.
+    convenience init(name: String, context: NodeContext, body: @escaping Body) throws {
+        try self.init(name: name, context: context, entry: Self.entry { node, record in try body(node, record.pointee) })
+    }
+
+    /// `body` as a ``NodeEntry``. Inlined into a DSL operator, it is specialized in the user's module,
+    /// together with `body`.
+    @inlinable
+    static func entry(_ body: @escaping PointerBody) -> NodeEntry {
+        { node, record in
+            try body(unsafeDowncast(node, to: StatelessNode.self), record.assumingMemoryBound(to: Record<KIn, VIn>.self))
+        }
     }
 }
 

@@ -7,56 +7,52 @@ package final class SinkNode<K, V>: InputNode<K, V> {
         case extractor(TopicNameExtractor<K, V>)
     }
 
-    /// Serializes and sends one record. Made by ``sender(target:keySerde:valueSerde:partitioner:)``,
-    /// in the caller's specialization when the DSL is inlined into user code.
+    /// Serializes and sends one record: the node's ``InputNode/entry``. Made by
+    /// ``sender(target:keySerde:valueSerde:partitioner:)``, in the caller's specialization when the
+    /// DSL is inlined into user code.
     @usableFromInline
-    typealias Send = (SinkNode<K, V>, Record<K, V>) throws -> Void
+    typealias Send = NodeEntry
 
     @usableFromInline
     typealias MakeSend = @Sendable (Target, Serde<K>, Serde<V>, StreamPartitioner<K, V>?) -> Send
-
-    let send: Send
 
     init(name: String, context: NodeContext, send: @escaping Send) throws {
         if let child = context.children.first {
             throw TopologyError("'\(name)' is a sink and can't have children ('\(child.name)')")
         }
-        self.send = send
-        super.init(name: name, task: context.task)
-    }
-
-    override func process(_ record: Record<K, V>) throws {
-        try send(self, record)
+        super.init(name: name, task: context.task, entry: send)
     }
 
     @inlinable
     static func sender(
         target: Target, keySerde: Serde<K>, valueSerde: Serde<V>, partitioner: StreamPartitioner<K, V>?
     ) -> Send {
-        { node, record in
+        { node, address in
+            let node = unsafeDowncast(node, to: SinkNode.self)
+            let record = address.assumingMemoryBound(to: Record<K, V>.self)
             let topic: String
             switch target {
             case .topic(let name): topic = name
             case .extractor(let extract):
-                topic = try userCode(node) { try extract(record.key, record.value, node.task.recordMetadata) }
+                topic = try userCode(node) { try extract(record.pointee.key, record.pointee.value, node.task.recordMetadata) }
             }
             let keyBytes: [UInt8]?
             let valueBytes: [UInt8]?
-            do { keyBytes = try keySerde.serialize(record.key) } catch {
+            do { keyBytes = try keySerde.serialize(record.pointee.key) } catch {
                 throw StreamsError.serialization(topic: topic, node: node.name, part: "key", reason: "\(error)")
             }
-            do { valueBytes = try valueSerde.serialize(record.value) } catch {
+            do { valueBytes = try valueSerde.serialize(record.pointee.value) } catch {
                 throw StreamsError.serialization(topic: topic, node: node.name, part: "value", reason: "\(error)")
             }
             var partition: Int32? = nil
             if let partitioner {
                 let count = try node.task.collector.partitionCount(topic: topic)
-                partition = try userCode(node) { try partitioner(topic, record.key, record.value, count) }
+                partition = try userCode(node) { try partitioner(topic, record.pointee.key, record.pointee.value, count) }
             }
             try node.withTask { task in
                 try task.collector.send(
                     topic: topic, partition: partition, key: keyBytes, value: valueBytes,
-                    timestamp: record.timestamp, headers: record.headers)
+                    timestamp: record.pointee.timestamp, headers: record.pointee.headers)
             }
         }
     }

@@ -216,7 +216,7 @@ public final class Topology: @unchecked Sendable {
                     case .topic(let t): resolved = .topic(task.resolveTopic(t))
                     case .extractor: resolved = target
                     }
-                    return try SinkNode(
+                    return try SinkNode<K, V>(
                         name: name, context: context,
                         send: makeSend(
                             resolved,

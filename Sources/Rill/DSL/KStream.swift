@@ -270,8 +270,8 @@ public struct KStream<K, V> {
 
     // MARK: - Helpers
 
-    /// Adds a stateless node doing `body`. Inlined into the operator, and so into user code, where
-    /// `body` becomes the node's entry in the user's specialization.
+    /// Adds a stateless node doing `body`. Inlined into the operator, and so into user code where the
+    /// operator is `@inlinable`: `body` then becomes the node's entry in the user's specialization.
     @inlinable
     func stateless<KR, VR>(
         _ prefix: String, _ named: Named?, keySerde: Serde<KR>?, valueSerde: Serde<VR>?, keyChanging: Bool = false,
@@ -279,16 +279,16 @@ public struct KStream<K, V> {
     ) -> KStream<KR, VR> {
         addStateless(
             prefix, named, keySerde: keySerde, valueSerde: valueSerde, keyChanging: keyChanging,
-            entry: StatelessNode.entry(body), output: Record<KR, VR>.self)
+            entry: StatelessNode.entry(body))
     }
 
     @usableFromInline
     func addStateless<KR, VR>(
         _ prefix: String, _ named: Named?, keySerde: Serde<KR>?, valueSerde: Serde<VR>?, keyChanging: Bool,
-        entry: @escaping NodeEntry, output: Record<KR, VR>.Type
+        entry: EntryOf<StatelessNode<K, V, KR, VR>>
     ) -> KStream<KR, VR> {
         let name = builder.name(named, prefix: prefix)
-        add(name, output: output) { context in try StatelessNode<K, V, KR, VR>(name: name, context: context, entry: entry) }
+        add(name, output: Record<KR, VR>.self) { context in try StatelessNode(name: name, context: context, entry: entry) }
         return KStream<KR, VR>(builder: builder, name: name, keySerde: keySerde, valueSerde: valueSerde,
                                repartitionRequired: repartitionRequired || keyChanging)
     }

@@ -45,17 +45,28 @@ package struct NodeContext {
 @usableFromInline
 package typealias NodeEntry = @Sendable (AnyNode, UnsafeRawPointer) throws -> Void
 
+/// A ``NodeEntry`` for nodes of type `Node`, as `Node`'s own factory makes it: a node takes only an
+/// entry of its own type, so the casts inside the entry hold.
+@usableFromInline
+package struct EntryOf<Node: AnyNode>: Sendable {
+    @usableFromInline let call: NodeEntry
+
+    @inlinable
+    init(_ call: @escaping NodeEntry) { self.call = call }
+}
+
 /// A node that receives `Record<K, V>`.
 @usableFromInline
 package class InputNode<K, V>: AnyNode {
     /// Whether keys or values can be null at all (their types are optional): checked once, not per record.
     @usableFromInline final let inputMayBeNull = K.self is any OptionalValue.Type || V.self is any OptionalValue.Type
 
-    /// All of this node's work on a record, for nodes whose work is one function made in the user's
-    /// specialization (stateless operators, sinks). A parent with this node as its only child calls
-    /// it directly (``Downstream/forward(at:)``), with the record where it lies: no virtual call into
-    /// generic code, no reabstraction thunk, no copy of the record, and a call site per parent rather
-    /// than the one indirect call in ``process(_:)`` that every such node would share.
+    /// All of this node's work on a record, for nodes whose work is one function (stateless
+    /// operators, sinks). A parent with this node as its only child calls it directly
+    /// (``Downstream/forward(at:)``), with the record where it lies: no virtual call into generic
+    /// code and a call site per parent, rather than the one indirect call in ``process(_:)`` that
+    /// every such node would share. Made by an `@inlinable` DSL operator, it is specialized in the
+    /// user's module with the user's code, and needs no reabstraction thunk nor copy of the record.
     @usableFromInline final let entry: NodeEntry?
 
     init(name: String, task: TaskState, entry: NodeEntry? = nil) {
@@ -137,7 +148,8 @@ package final class Downstream<K, V> {
         }
     }
 
-    /// Kept out of ``forward(_:)`` so the single-child path touches no array (nor its type metadata).
+    /// Kept out of ``forward(_:)`` and ``forward(at:)`` so the single-child path touches no array (nor
+    /// its type metadata).
     @usableFromInline @inline(never)
     func forwardToEach(_ record: Record<K, V>) throws {
         for child in children { try child.process(record) }

@@ -57,21 +57,22 @@ final class StatelessNode<KIn, VIn, KOut, VOut>: InputNode<KIn, VIn> {
     @usableFromInline let downstream: Downstream<KOut, VOut>
 
     /// A node whose work is `entry`, made by ``entry(_:)``.
-    init(name: String, context: NodeContext, entry: @escaping NodeEntry) throws {
+    init(name: String, context: NodeContext, entry: EntryOf<StatelessNode>) throws {
         downstream = try Downstream(context.children, parent: name)
-        super.init(name: name, task: context.task, entry: entry)
+        super.init(name: name, task: context.task, entry: entry.call)
     }
 
-    /// A node whose work is `body`.
+    /// A node whose work is `body`, which gets a copy of the record: for operators made in Rill's
+    /// generic code (table operators, merges, branches).
     convenience init(name: String, context: NodeContext, body: @escaping Body) throws {
         try self.init(name: name, context: context, entry: Self.entry { node, record in try body(node, record.pointee) })
     }
 
-    /// `body` as a ``NodeEntry``. Inlined into a DSL operator, it is specialized in the user's module,
-    /// together with `body`.
+    /// `body` as this node's entry. Inlined into an `@inlinable` DSL operator, it is specialized in
+    /// the user's module, together with `body`.
     @inlinable
-    static func entry(_ body: @escaping PointerBody) -> NodeEntry {
-        { node, record in
+    static func entry(_ body: @escaping PointerBody) -> EntryOf<StatelessNode> {
+        EntryOf { node, record in
             try body(unsafeDowncast(node, to: StatelessNode.self), record.assumingMemoryBound(to: Record<KIn, VIn>.self))
         }
     }

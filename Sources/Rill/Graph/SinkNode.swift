@@ -11,23 +11,23 @@ package final class SinkNode<K, V>: InputNode<K, V> {
     /// ``sender(target:keySerde:valueSerde:partitioner:)``, in the caller's specialization when the
     /// DSL is inlined into user code.
     @usableFromInline
-    typealias Send = NodeEntry
+    typealias Send = EntryOf<SinkNode>
 
     @usableFromInline
     typealias MakeSend = @Sendable (Target, Serde<K>, Serde<V>, StreamPartitioner<K, V>?) -> Send
 
-    init(name: String, context: NodeContext, send: @escaping Send) throws {
+    init(name: String, context: NodeContext, send: Send) throws {
         if let child = context.children.first {
             throw TopologyError("'\(name)' is a sink and can't have children ('\(child.name)')")
         }
-        super.init(name: name, task: context.task, entry: send)
+        super.init(name: name, task: context.task, entry: send.call)
     }
 
     @inlinable
     static func sender(
         target: Target, keySerde: Serde<K>, valueSerde: Serde<V>, partitioner: StreamPartitioner<K, V>?
     ) -> Send {
-        { node, address in
+        EntryOf { node, address in
             let node = unsafeDowncast(node, to: SinkNode.self)
             let record = address.assumingMemoryBound(to: Record<K, V>.self)
             let topic: String

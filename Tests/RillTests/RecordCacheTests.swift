@@ -294,4 +294,54 @@ final class RecordCacheTests: XCTestCase {
         XCTAssertEqual(told, ["1: nil -> 1", "2: nil -> 2", "3: nil -> 3", "4: nil -> 4", "1: 1 -> 11", "2: 2 -> 12"])
         for key in [[UInt8]([1, 0]), [2, 0], [3, 0], [4, 0]] { XCTAssertEqual(try store.get(key), try inner.get(key)) }
     }
+
+    func testADeletionWrittenThroughLeavesTheCacheUnlessTheListenerWritesTheKeyAgain() throws {
+        let inner = InMemoryKeyValueStore(name: "s")
+        let cache = RecordCache(maxBytes: 1 << 20)
+        let store = CachingBytesStore(inner, cache: cache, timestamp: { 0 })
+        var told: [String] = []
+        store.flushListener = { key, new, _, _ in
+            told.append("\(key[0]): \(new?.first.map(String.init) ?? "nil")")
+            // Key 3's deletion is written again, as a downstream node of the same store might.
+            if key == [3], new == nil { try store.put([3], [33]) }
+        }
+        for key: UInt8 in 1...3 { try store.put([key], [key]) }
+        try store.flushCache()
+        let entrySize = cache.sizeBytes / 3
+        XCTAssertEqual(try store.approximateNumEntries(), 3 + 3)  // stored and cached
+        try store.put([1], nil)
+        try store.put([3], nil)
+        try store.flushCache()
+        XCTAssertEqual(told, ["1: 1", "2: 2", "3: 3", "1: nil", "3: nil", "3: 33"])
+        // Key 1's deletion is in the inner store and no longer takes room in the cache; key 3 is
+        // cached with the value the listener wrote.
+        XCTAssertNil(try inner.get([1]))
+        XCTAssertNil(try store.get([1]))
+        XCTAssertEqual(try inner.get([3]), [33])
+        XCTAssertEqual(try store.get([3]), [33])
+        XCTAssertEqual(cache.sizeBytes, 2 * entrySize)
+        XCTAssertEqual(try store.approximateNumEntries(), 2 + 2)
+        // Nor does a deletion written through by a store without a listener.
+        try store.put([2], nil)
+        try store.put([3], nil)
+        store.flushListener = nil
+        try store.flushCache()
+        XCTAssertEqual(cache.sizeBytes, 0)
+        XCTAssertEqual(try store.approximateNumEntries(), 0)
+    }
+
+    func testAFlushWhoseListenerWritesTheStoreAtEveryWriteThroughFailsInsteadOfLoopingForever() throws {
+        let cache = RecordCache(maxBytes: 1 << 20)
+        let store = CachingBytesStore(InMemoryKeyValueStore(name: "counts"), cache: cache, timestamp: { 0 })
+        var writeThroughs = 0
+        store.flushListener = { key, new, _, _ in
+            writeThroughs += 1
+            try store.put(key, [new![0] &+ 1])
+        }
+        try store.put([1], [0])
+        XCTAssertThrowsError(try store.flushCache()) { error in
+            XCTAssertTrue("\(error)".contains("store 'counts' was written again by its flush listener"), "\(error)")
+        }
+        XCTAssertEqual(writeThroughs, CachingBytesStore.maxFlushPasses)
+    }
 }

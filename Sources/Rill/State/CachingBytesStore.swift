@@ -5,6 +5,7 @@
 /// through (at a commit, or when the entry evicted is dirty) writes every dirty entry: to the inner
 /// store in one batch, then to the flush listener in the order they were last written. A listener
 /// may write this store again: an entry it writes is dirty anew, and a flush writes it through too.
+/// A deletion, once written through, leaves the cache: it would only take the room of live entries.
 ///
 /// Only its stream thread uses it (interactive queries take the thread's store lock), and no access
 /// to its fields spans a call that could reach them again, so the fields skip the runtime's
@@ -108,21 +109,51 @@ final class CachingBytesStore: BytesKeyValueStore {
     func evictEldest() throws -> Bool {
         let eldest = entries.written.eldest
         guard eldest >= 0 else { return false }
-        forgetLastRead()
-        let entry = entries.remove(eldest)
-        if byRecordKey != nil { unindex(entry.key) }
-        let size = Self.size(entry.key, entry.value)
-        bytes -= size
-        cache.resize(by: -size)
+        let entry = remove(eldest)
         if entry.dirty { try writeDirtyEntries(evicted: entry) }
         return true
     }
 
-    /// Writes every dirty entry through, least recently written first; entries stay cached, clean.
-    /// Entries the listener writes meanwhile are written through too.
-    func flushCache() throws {
-        while !entries.dirty.isEmpty { try writeDirtyEntries(evicted: nil) }
+    private func remove(_ slot: Int) -> CacheEntries.Slot {
+        forgetLastRead()
+        let entry = entries.remove(slot)
+        if byRecordKey != nil { unindex(entry.key) }
+        let size = Self.size(entry.key, entry.value)
+        bytes -= size
+        cache.resize(by: -size)
+        return entry
     }
+
+    /// Removes the deletions of `batch`, just written through, that are still cached clean (the
+    /// listener may have written their keys again).
+    private func removeWrittenDeletions(_ batch: [(key: [UInt8], value: [UInt8]?)]) {
+        for written in batch where written.value == nil {
+            guard let slot = entries.find(written.key, hash: entries.hash(written.key)) else { continue }
+            let entry = entries.slots[slot]
+            if !entry.dirty && entry.value == nil { _ = remove(slot) }
+        }
+    }
+
+    /// Writes every dirty entry through, least recently written first; entries stay cached, clean,
+    /// but for deletions.
+    /// Entries the listener writes meanwhile are written through too, up to ``maxFlushPasses``
+    /// rounds: a listener that writes the store again at every write-through would never let a
+    /// flush end, and fails it instead.
+    func flushCache() throws {
+        var passes = 0
+        while !entries.dirty.isEmpty {
+            guard passes < Self.maxFlushPasses else {
+                throw StreamsError.other(
+                    "store '\(name)' was written again by its flush listener at each of \(passes) write-throughs of one "
+                        + "flush: a processor downstream of the store writes it for every update it receives, which never ends")
+            }
+            passes += 1
+            try writeDirtyEntries(evicted: nil)
+        }
+    }
+
+    /// How many rounds of write-through one flush takes at most (see ``flushCache()``).
+    static let maxFlushPasses = 1_000
 
     /// Writes `evicted` (out of the cache already) and the dirty entries through: to the inner store
     /// in one batch, then to the listener one by one, least recently written first, each with what the
@@ -148,7 +179,7 @@ final class CachingBytesStore: BytesKeyValueStore {
         }
         forgetLastRead()
         try inner.putAll(batch)
-        guard let listener else { return }
+        guard let listener else { return removeWrittenDeletions(batch) }
         batches += 1
         let serial = batches
         writingThrough += 1
@@ -166,6 +197,7 @@ final class CachingBytesStore: BytesKeyValueStore {
             }
             try listener(batch[index].key, batch[index].value, told[index].old, told[index].timestamp)
         }
+        removeWrittenDeletions(batch)
     }
 
     /// The stored entries in the range, overlaid with the cached ones. In a window or session store,

@@ -279,16 +279,16 @@ public struct KStream<K, V> {
     ) -> KStream<KR, VR> {
         addStateless(
             prefix, named, keySerde: keySerde, valueSerde: valueSerde, keyChanging: keyChanging,
-            entry: StatelessNode.entry(body))
+            work: StatelessNode.work(body))
     }
 
     @usableFromInline
     func addStateless<KR, VR>(
         _ prefix: String, _ named: Named?, keySerde: Serde<KR>?, valueSerde: Serde<VR>?, keyChanging: Bool,
-        entry: EntryOf<StatelessNode<K, V, KR, VR>>
+        work: NodeWork<StatelessNode<K, V, KR, VR>, K, V>
     ) -> KStream<KR, VR> {
         let name = builder.name(named, prefix: prefix)
-        add(name, output: Record<KR, VR>.self) { context in try StatelessNode(name: name, context: context, entry: entry) }
+        add(name, output: Record<KR, VR>.self) { context in try StatelessNode(name: name, context: context, work: work) }
         return KStream<KR, VR>(builder: builder, name: name, keySerde: keySerde, valueSerde: valueSerde,
                                repartitionRequired: repartitionRequired || keyChanging)
     }

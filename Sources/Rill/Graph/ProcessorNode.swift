@@ -45,14 +45,20 @@ package struct NodeContext {
 @usableFromInline
 package typealias NodeEntry = @Sendable (AnyNode, UnsafeRawPointer) throws -> Void
 
-/// A ``NodeEntry`` for nodes of type `Node`, as `Node`'s own factory makes it: a node takes only an
-/// entry of its own type, so the casts inside the entry hold.
+/// The work of a node of type `Node` that takes `Record<K, V>`, as `Node`'s own factory makes it (a
+/// node takes only work made for its type, so the casts inside its entry hold): its ``NodeEntry``,
+/// when it has one, and the same work for a record passed by value, for callers that have no address
+/// (``InputNode/process(_:)``).
 @usableFromInline
-package struct EntryOf<Node: AnyNode>: Sendable {
-    @usableFromInline let call: NodeEntry
+package struct NodeWork<Node: AnyNode, K, V>: Sendable {
+    @usableFromInline let entry: NodeEntry?
+    @usableFromInline let process: @Sendable (Node, Record<K, V>) throws -> Void
 
     @inlinable
-    init(_ call: @escaping NodeEntry) { self.call = call }
+    init(entry: NodeEntry?, process: @escaping @Sendable (Node, Record<K, V>) throws -> Void) {
+        self.entry = entry
+        self.process = process
+    }
 }
 
 /// A node that receives `Record<K, V>`.
@@ -61,12 +67,13 @@ package class InputNode<K, V>: AnyNode {
     /// Whether keys or values can be null at all (their types are optional): checked once, not per record.
     @usableFromInline final let inputMayBeNull = K.self is any OptionalValue.Type || V.self is any OptionalValue.Type
 
-    /// All of this node's work on a record, for nodes whose work is one function (stateless
-    /// operators, sinks). A parent with this node as its only child calls it directly
-    /// (``Downstream/forward(at:)``), with the record where it lies: no virtual call into generic
-    /// code and a call site per parent, rather than the one indirect call in ``process(_:)`` that
-    /// every such node would share. Made by an `@inlinable` DSL operator, it is specialized in the
-    /// user's module with the user's code, and needs no reabstraction thunk nor copy of the record.
+    /// All of this node's work on a record, when it is one function made in the user's
+    /// specialization by an `@inlinable` DSL operator (stateless operators, sinks). A parent with
+    /// this node as its only child calls it directly (``Downstream/forward(at:)``), with the record
+    /// where it lies: no virtual call into generic code, no reabstraction thunk, no copy of the
+    /// record, and a call site per parent rather than the one indirect call in ``process(_:)`` that
+    /// every such node would share. Nodes made in Rill's generic code have none: to call an entry,
+    /// generic code would have to copy the record.
     @usableFromInline final let entry: NodeEntry?
 
     init(name: String, task: TaskState, entry: NodeEntry? = nil) {
@@ -74,11 +81,8 @@ package class InputNode<K, V>: AnyNode {
         super.init(name: name, task: task)
     }
 
-    /// Processes one record. Nodes with an ``entry`` run it; the others override this.
-    @usableFromInline func process(_ record: Record<K, V>) throws {
-        guard let entry else { return }
-        try withUnsafePointer(to: record) { try entry(self, UnsafeRawPointer($0)) }
-    }
+    /// Processes one record; subclasses override.
+    @usableFromInline func process(_ record: Record<K, V>) throws {}
 
     /// Whether the record has a null key or value, which stateful operators skip and count, as
     /// Kafka Streams does.

@@ -55,26 +55,35 @@ final class StatelessNode<KIn, VIn, KOut, VOut>: InputNode<KIn, VIn> {
     @usableFromInline typealias PointerBody = @Sendable (StatelessNode, UnsafePointer<Record<KIn, VIn>>) throws -> Void
 
     @usableFromInline let downstream: Downstream<KOut, VOut>
+    let work: NodeWork<StatelessNode, KIn, VIn>
 
-    /// A node whose work is `entry`, made by ``entry(_:)``.
-    init(name: String, context: NodeContext, entry: EntryOf<StatelessNode>) throws {
+    /// A node doing `work`, made by ``work(_:)``.
+    init(name: String, context: NodeContext, work: NodeWork<StatelessNode, KIn, VIn>) throws {
         downstream = try Downstream(context.children, parent: name)
-        super.init(name: name, task: context.task, entry: entry.call)
+        self.work = work
+        super.init(name: name, task: context.task, entry: work.entry)
     }
 
-    /// A node whose work is `body`, which gets a copy of the record: for operators made in Rill's
-    /// generic code (table operators, merges, branches).
+    /// A node whose work is `body`, with no ``InputNode/entry``: for operators made in Rill's generic
+    /// code (table operators, merges, branches), where a call through an entry would have to copy
+    /// the record.
     convenience init(name: String, context: NodeContext, body: @escaping Body) throws {
-        try self.init(name: name, context: context, entry: Self.entry { node, record in try body(node, record.pointee) })
+        try self.init(name: name, context: context, work: NodeWork(entry: nil, process: body))
     }
 
-    /// `body` as this node's entry. Inlined into an `@inlinable` DSL operator, it is specialized in
+    /// `body` as this node's work. Inlined into an `@inlinable` DSL operator, it is specialized in
     /// the user's module, together with `body`.
     @inlinable
-    static func entry(_ body: @escaping PointerBody) -> EntryOf<StatelessNode> {
-        EntryOf { node, record in
-            try body(unsafeDowncast(node, to: StatelessNode.self), record.assumingMemoryBound(to: Record<KIn, VIn>.self))
-        }
+    static func work(_ body: @escaping PointerBody) -> NodeWork<StatelessNode, KIn, VIn> {
+        NodeWork(
+            entry: { node, record in
+                try body(unsafeDowncast(node, to: StatelessNode.self), record.assumingMemoryBound(to: Record<KIn, VIn>.self))
+            },
+            process: { node, record in try withUnsafePointer(to: record) { try body(node, $0) } })
+    }
+
+    override func process(_ record: Record<KIn, VIn>) throws {
+        try work.process(self, record)
     }
 }
 

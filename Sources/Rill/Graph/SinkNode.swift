@@ -7,53 +7,75 @@ package final class SinkNode<K, V>: InputNode<K, V> {
         case extractor(TopicNameExtractor<K, V>)
     }
 
-    /// Serializes and sends one record: the node's ``InputNode/entry``. Made by
+    /// Serializes and sends one record: the node's work. Made by
     /// ``sender(target:keySerde:valueSerde:partitioner:)``, in the caller's specialization when the
     /// DSL is inlined into user code.
     @usableFromInline
-    typealias Send = EntryOf<SinkNode>
+    typealias Send = NodeWork<SinkNode, K, V>
 
     @usableFromInline
     typealias MakeSend = @Sendable (Target, Serde<K>, Serde<V>, StreamPartitioner<K, V>?) -> Send
+
+    let work: Send
 
     init(name: String, context: NodeContext, send: Send) throws {
         if let child = context.children.first {
             throw TopologyError("'\(name)' is a sink and can't have children ('\(child.name)')")
         }
-        super.init(name: name, task: context.task, entry: send.call)
+        work = send
+        super.init(name: name, task: context.task, entry: send.entry)
+    }
+
+    override func process(_ record: Record<K, V>) throws {
+        try work.process(self, record)
     }
 
     @inlinable
     static func sender(
         target: Target, keySerde: Serde<K>, valueSerde: Serde<V>, partitioner: StreamPartitioner<K, V>?
     ) -> Send {
-        EntryOf { node, address in
-            let node = unsafeDowncast(node, to: SinkNode.self)
-            let record = address.assumingMemoryBound(to: Record<K, V>.self)
-            let topic: String
-            switch target {
-            case .topic(let name): topic = name
-            case .extractor(let extract):
-                topic = try userCode(node) { try extract(record.pointee.key, record.pointee.value, node.task.recordMetadata) }
-            }
-            let keyBytes: [UInt8]?
-            let valueBytes: [UInt8]?
-            do { keyBytes = try keySerde.serialize(record.pointee.key) } catch {
-                throw StreamsError.serialization(topic: topic, node: node.name, part: "key", reason: "\(error)")
-            }
-            do { valueBytes = try valueSerde.serialize(record.pointee.value) } catch {
-                throw StreamsError.serialization(topic: topic, node: node.name, part: "value", reason: "\(error)")
-            }
-            var partition: Int32? = nil
-            if let partitioner {
-                let count = try node.task.collector.partitionCount(topic: topic)
-                partition = try userCode(node) { try partitioner(topic, record.pointee.key, record.pointee.value, count) }
-            }
-            try node.withTask { task in
-                try task.collector.send(
-                    topic: topic, partition: partition, key: keyBytes, value: valueBytes,
-                    timestamp: record.pointee.timestamp, headers: record.pointee.headers)
-            }
+        NodeWork(
+            entry: { node, record in
+                try send(
+                    record.assumingMemoryBound(to: Record<K, V>.self), from: unsafeDowncast(node, to: SinkNode.self),
+                    target: target, keySerde: keySerde, valueSerde: valueSerde, partitioner: partitioner)
+            },
+            process: { node, record in
+                try withUnsafePointer(to: record) {
+                    try send(
+                        $0, from: node, target: target, keySerde: keySerde, valueSerde: valueSerde, partitioner: partitioner)
+                }
+            })
+    }
+
+    @inlinable
+    static func send(
+        _ record: UnsafePointer<Record<K, V>>, from node: SinkNode, target: Target, keySerde: Serde<K>, valueSerde: Serde<V>,
+        partitioner: StreamPartitioner<K, V>?
+    ) throws {
+        let topic: String
+        switch target {
+        case .topic(let name): topic = name
+        case .extractor(let extract):
+            topic = try userCode(node) { try extract(record.pointee.key, record.pointee.value, node.task.recordMetadata) }
+        }
+        let keyBytes: [UInt8]?
+        let valueBytes: [UInt8]?
+        do { keyBytes = try keySerde.serialize(record.pointee.key) } catch {
+            throw StreamsError.serialization(topic: topic, node: node.name, part: "key", reason: "\(error)")
+        }
+        do { valueBytes = try valueSerde.serialize(record.pointee.value) } catch {
+            throw StreamsError.serialization(topic: topic, node: node.name, part: "value", reason: "\(error)")
+        }
+        var partition: Int32? = nil
+        if let partitioner {
+            let count = try node.task.collector.partitionCount(topic: topic)
+            partition = try userCode(node) { try partitioner(topic, record.pointee.key, record.pointee.value, count) }
+        }
+        try node.withTask { task in
+            try task.collector.send(
+                topic: topic, partition: partition, key: keyBytes, value: valueBytes,
+                timestamp: record.pointee.timestamp, headers: record.pointee.headers)
         }
     }
 }

@@ -24,7 +24,7 @@ let groups: [(flag: String, run: (inout Report) throws -> Void)] = [
     ("--apps-only", { try SampleAppBenchmarks.run(count: count, report: &$0) }),
     ("--store-only", { try StateBenchmarks.storeAPI(count: count, report: &$0) }),
     ("--latency-only", { try LatencyBenchmark.run(seconds: quick ? 5 : 10, report: &$0) }),
-    ("--broker-only", { try BrokerBenchmarks.run(count: count, rounds: quick ? 1 : 5, report: &$0) }),
+    ("--broker-only", { try BrokerBenchmarks.run(count: count, rounds: quick ? 1 : BrokerBenchmarks.rounds, report: &$0) }),
     ("--windowing-only", { try WindowingBenchmarks.run(count: count, report: &$0) }),
     ("--restore-only", { try StateBenchmarks.restore(count: count, report: &$0) }),
     ("--threads-only", { try StateBenchmarks.threadScaling(count: count, report: &$0) }),
@@ -47,7 +47,7 @@ if arguments.contains("--state-only") {
     // topics behind, and the allocator's work on them showed in the latency's tail (p99 29–49 ms late
     // in a run against 18–19 ms alone).
     try LatencyBenchmark.run(seconds: quick ? 5 : 10, report: &report)
-    try BrokerBenchmarks.run(count: count, rounds: quick ? 1 : 5, report: &report)
+    try BrokerBenchmarks.run(count: count, rounds: quick ? 1 : BrokerBenchmarks.rounds, report: &report)
     try StateBenchmarks.run(count: count, report: &report)
     try StateBenchmarks.threadScaling(count: count, report: &report)
     try WindowingBenchmarks.run(count: count, report: &report)

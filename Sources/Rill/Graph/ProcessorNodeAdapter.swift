@@ -55,12 +55,13 @@ final class StatelessNode<KIn, VIn, KOut, VOut>: InputNode<KIn, VIn> {
     @usableFromInline typealias PointerBody = @Sendable (StatelessNode, UnsafePointer<Record<KIn, VIn>>) throws -> Void
 
     @usableFromInline let downstream: Downstream<KOut, VOut>
-    let work: NodeWork<StatelessNode, KIn, VIn>
+    /// The work for a record passed by value (the entry is ``InputNode/entry``).
+    let processByValue: @Sendable (StatelessNode, Record<KIn, VIn>) throws -> Void
 
     /// A node doing `work`, made by ``work(_:)``.
     init(name: String, context: NodeContext, work: NodeWork<StatelessNode, KIn, VIn>) throws {
         downstream = try Downstream(context.children, parent: name)
-        self.work = work
+        processByValue = work.process
         super.init(name: name, task: context.task, entry: work.entry)
     }
 
@@ -83,7 +84,7 @@ final class StatelessNode<KIn, VIn, KOut, VOut>: InputNode<KIn, VIn> {
     }
 
     override func process(_ record: Record<KIn, VIn>) throws {
-        try work.process(self, record)
+        try processByValue(self, record)
     }
 }
 

@@ -16,18 +16,19 @@ package final class SinkNode<K, V>: InputNode<K, V> {
     @usableFromInline
     typealias MakeSend = @Sendable (Target, Serde<K>, Serde<V>, StreamPartitioner<K, V>?) -> Send
 
-    let work: Send
+    /// The work for a record passed by value (the entry is ``InputNode/entry``).
+    let sendByValue: @Sendable (SinkNode, Record<K, V>) throws -> Void
 
     init(name: String, context: NodeContext, send: Send) throws {
         if let child = context.children.first {
             throw TopologyError("'\(name)' is a sink and can't have children ('\(child.name)')")
         }
-        work = send
+        sendByValue = send.process
         super.init(name: name, task: context.task, entry: send.entry)
     }
 
     override func process(_ record: Record<K, V>) throws {
-        try work.process(self, record)
+        try sendByValue(self, record)
     }
 
     @inlinable
